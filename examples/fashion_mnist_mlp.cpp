@@ -1,0 +1,117 @@
+// Train a spiking MLP on Fashion-MNIST online through time (OTTT or SLTT), on the CPU backend.
+//
+//   fashion_mnist_mlp [--epochs N] [--method ottt_a|ottt_o|sltt|sltt_k] [--T T] ...   (--help lists all)
+//
+// The network is declared once per neuron type; the method flag picks which one is trained.
+#include <spikefuse/spikefuse.hpp>
+#include <spikefuse/train/fit.hpp>
+#include <spikefuse/io/flags.hpp>
+#include <spikefuse/io/openmp_env.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+namespace sf = spikefuse;
+
+template <class Neuron>
+using MLP = sf::Network<sf::Input<784>,
+                        sf::Linear<800>, Neuron,
+                        sf::Linear<10>>;
+
+using OTTTNet = MLP<sf::OTTTLIF<>>;  // SpikingJelly OTTTLIFNode defaults: tau 2, soft reset, sigmoid(4)
+using SLTTNet = MLP<sf::SLTTLIF<>>;  // SpikingJelly SLTTLIFNode defaults: tau 2, decay_input, hard reset to 0
+
+int main(int argc, char** argv) {
+  sf::io::ensure_passive_openmp_wait(argv);
+  sf::fit_options opt;
+  opt.epochs = 5;
+  opt.batch_size = 128;
+  opt.time_steps = 4;
+  opt.lr = 1e-3f;
+  opt.out_dir = "runs/fashion_mnist_mlp";
+  std::string data_dir = sf::data::default_fashion_mnist_dir;
+  std::string method = "ottt_a", optimizer = "adam", encoding = "direct", mse_target = "onehot";
+  int limit_train = 0, limit_test = 0;
+  bool print_plan = false;
+
+  sf::io::flag_parser flags(
+      "fashion_mnist_mlp: train a 784-800-10 spiking MLP on Fashion-MNIST (or MNIST) with OTTT or SLTT.");
+  flags.add("epochs", opt.epochs, "training epochs");
+  flags.add("batch-size", opt.batch_size, "samples per batch");
+  flags.add("T", opt.time_steps, "time steps per sample");
+  flags.add("lr", opt.lr, "peak learning rate (cosine decay to 0)");
+  flags.add("warmup-epochs", opt.warmup_epochs, "linear warm-up, in epochs (fractions allowed)");
+  flags.add("optimizer", optimizer, "sgd, adam or adamw");
+  flags.add("momentum", opt.optimizer.momentum, "SGD momentum");
+  flags.add_switch("nesterov", opt.optimizer.nesterov, "SGD Nesterov momentum");
+  flags.add("weight-decay", opt.optimizer.weight_decay, "weight decay (L2 for sgd/adam, decoupled for adamw)");
+  flags.add("method", method, "ottt_a, ottt_o, sltt or sltt_k");
+  flags.add("k", opt.k, "SLTT-K: number of time steps with a backward pass");
+  flags.add("encoding", encoding, "direct (image at every step) or poisson (rate-coded spikes)");
+  flags.add("mse-weight", opt.loss.mse_weight, "lambda in ((1 - lambda) CE + lambda MSE) / T");
+  flags.add("mse-target", mse_target, "onehot (OTTT scripts) or constant (SLTT scripts: every logit -> 1)");
+  flags.add("seed", opt.seed, "seed for initialisation, shuffling, encoding and SLTT-K");
+  flags.add("data-dir", data_dir, "directory with the IDX files (train-images-idx3-ubyte[.gz], ...)");
+  flags.add("out-dir", opt.out_dir, "where metrics.jsonl and checkpoint.bin go");
+  flags.add_switch("resume", opt.resume, "continue from <out-dir>/checkpoint.bin if it exists");
+  flags.add("limit-train", limit_train, "use only the first N training images (0 = all)");
+  flags.add("limit-test", limit_test, "use only the first N test images (0 = all)");
+  flags.add_switch("print-plan", print_plan, "print the network's memory plan and exit");
+  flags.add_switch("quiet", opt.quiet, "no progress bar");
+
+  try {
+    if (!flags.parse(argc, argv)) {
+      std::cout << flags.help();
+      return 0;
+    }
+    opt.method = sf::parse_method(method);
+    opt.optimizer.kind = sf::parse_optimizer(optimizer);
+    opt.encoding = sf::data::parse_encoding(encoding);
+    if (mse_target != "onehot" && mse_target != "constant")
+      throw sf::io::flag_error("bad value '" + mse_target + "' for --mse-target (choose onehot or constant)");
+    opt.loss.constant_mse_target = mse_target == "constant";
+    if (opt.epochs < 1 || opt.batch_size < 1 || opt.time_steps < 1 || limit_train < 0 || limit_test < 0)
+      throw sf::io::flag_error("--epochs, --batch-size and --T must be at least 1, limits at least 0");
+    if (!(opt.lr > 0.f)) throw sf::io::flag_error("--lr must be positive");
+    if (opt.method == sf::training_method::sltt_k && (opt.k < 1 || opt.k > opt.time_steps))
+      throw sf::io::flag_error("--k must be between 1 and T for sltt_k");
+    if (opt.optimizer.nesterov && opt.optimizer.kind != sf::optimizer_kind::sgd)
+      throw sf::io::flag_error("--nesterov needs --optimizer sgd");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  }
+
+  const bool ottt = sf::uses_trace(opt.method);
+  if (print_plan) {
+    const int slots = sf::optimizer_slots(opt.optimizer);
+    if (ottt) {
+      sf::print(std::cout, sf::make_plan<OTTTNet>(opt.batch_size, opt.time_steps, slots));
+    } else {
+      sf::print(std::cout, sf::make_plan<SLTTNet>(opt.batch_size, opt.time_steps, slots));
+    }
+    return 0;
+  }
+
+  try {
+    const auto paths = sf::data::mnist_layout(data_dir);
+    auto train = sf::data::load_idx_pair(paths.train_images, paths.train_labels);
+    auto test = sf::data::load_idx_pair(paths.test_images, paths.test_labels);
+    if (limit_train > 0) sf::data::truncate(train, limit_train);
+    if (limit_test > 0) sf::data::truncate(test, limit_test);
+    std::fprintf(stderr, "data: %d training and %d test images of %dx%d from %s\n", train.count, test.count, train.rows,
+                 train.cols, data_dir.c_str());
+    const auto result = ottt ? sf::fit<OTTTNet>(opt, train, test) : sf::fit<SLTTNet>(opt, train, test);
+    std::printf("final test accuracy %.2f%% after %d epochs in %.1f s\n", 100.0 * result.final_test_accuracy,
+                result.epochs_run, result.seconds);
+    return 0;
+  } catch (const sf::non_finite_loss& e) {
+    std::fprintf(stderr, "error: %s\nthe last checkpoint in %s is from the last completed epoch and was not touched\n",
+                 e.what(), opt.out_dir.c_str());
+    return 3;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}

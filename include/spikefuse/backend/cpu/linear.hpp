@@ -1,0 +1,42 @@
+// CPU Linear: z = x·Wᵀ + b (GEMM); backward dW += δᵀ·x̂, db += Σ_batch δ, dx = δ·W, x̂ = kept input (trace for OTTT).
+#pragma once
+
+#include "spikefuse/backend/cpu/blas.hpp"
+
+namespace spikefuse::cpu {
+
+/// out[b×out] = in[b×in] · W[out×in]ᵀ + bias.
+inline void linear_forward(int batch, int in_features, int out_features, const float* in, const float* weight,
+                           const float* bias, float* out) {
+  if (bias) {
+    for (int r = 0; r < batch; ++r)
+      for (int o = 0; o < out_features; ++o) out[static_cast<long long>(r) * out_features + o] = bias[o];
+  }
+  gemm(transpose::no, transpose::yes, batch, out_features, in_features, 1.f, in, in_features, weight, in_features,
+       bias ? 1.f : 0.f, out, out_features);
+}
+
+/// Parameter gradients ACCUMULATE (+=) so that OTTT_A / SLTT sum the T per-step gradients in place;
+/// the trainer zeroes them when the schedule starts a new update.
+inline void linear_backward_params(int batch, int in_features, int out_features, const float* grad_out,
+                                   const float* kept_input, float* grad_weight, float* grad_bias) {
+  gemm(transpose::yes, transpose::no, out_features, in_features, batch, 1.f, grad_out, out_features, kept_input,
+       in_features, 1.f, grad_weight, in_features);
+  if (grad_bias) {
+    // Sum this step's batch first, then add: the same rounding as autograd's per-step db added to .grad.
+    for (int o = 0; o < out_features; ++o) {
+      float step_sum = 0.f;
+      for (int r = 0; r < batch; ++r) step_sum += grad_out[static_cast<long long>(r) * out_features + o];
+      grad_bias[o] += step_sum;
+    }
+  }
+}
+
+/// grad_in[b×in] = grad_out[b×out] · W[out×in]; overwrites grad_in.
+inline void linear_backward_input(int batch, int in_features, int out_features, const float* grad_out,
+                                  const float* weight, float* grad_in) {
+  gemm(transpose::no, transpose::no, batch, in_features, out_features, 1.f, grad_out, out_features, weight,
+       in_features, 0.f, grad_in, in_features);
+}
+
+}  // namespace spikefuse::cpu

@@ -1,0 +1,312 @@
+// CPU backend model: per time step, forward layer 1..n then backward n..1 on buffers carved from one plan-sized arena.
+//
+// The layer loop is a fold over the network's plain template pack; every neuron layer costs one
+// fused pass forward and one backward (lif.hpp), every Linear a GEMM (blas.hpp). Memory is the
+// memory plan of the network for `max_batch`, allocated once: it does not depend on T.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "spikefuse/backend/cpu/arena.hpp"
+#include "spikefuse/backend/cpu/lif.hpp"
+#include "spikefuse/backend/cpu/linear.hpp"
+#include "spikefuse/backend/cpu/pass_through.hpp"
+#include "spikefuse/core/phase.hpp"
+#include "spikefuse/dsl/plan.hpp"
+
+namespace spikefuse::cpu {
+
+/// One named parameter tensor inside the flat parameter vector.
+struct parameter_tensor {
+  std::string name;     // "linear0.weight", "linear0.bias", ...
+  std::size_t layer;    // index in the network
+  long long offset;     // in floats, into parameters() / gradients()
+  long long size;
+  int rows, cols;       // weight: [out, in]; bias: [out, 1]
+};
+
+template <class Net>
+class model {
+  static_assert(is_network<Net>, "spikefuse: cpu::model expects a spikefuse::Network<...>");
+
+ public:
+  using network = Net;
+  static constexpr std::size_t depth = Net::depth;
+
+  /// Allocates the whole memory plan for batches up to `max_batch`; `optimizer_slots` floats of
+  /// optimizer state per parameter (SGD with momentum: 1, Adam: 2). Weights get PyTorch's default
+  /// Linear initialisation, U(−1/√in, 1/√in), from `seed`.
+  model(int max_batch, int optimizer_slots, std::uint64_t seed)
+      : plan_(make_plan<Net>(max_batch, 0, optimizer_slots)),
+        arena_(floats_in(plan_)),
+        max_batch_(max_batch),
+        rng_(seed) {
+    if (max_batch < 1) throw std::invalid_argument("spikefuse: batch size must be at least 1");
+    if (optimizer_slots < 0) throw std::invalid_argument("spikefuse: optimizer_slots must be >= 0");
+    carve(optimizer_slots);
+    initialise_parameters();
+  }
+
+  model(const model&) = delete;
+  model& operator=(const model&) = delete;
+
+  const memory_plan& plan() const { return plan_; }
+  std::size_t allocated_bytes() const { return arena_.capacity_bytes(); }
+  int max_batch() const { return max_batch_; }
+  int batch() const { return batch_; }
+
+  // ---- sequence lifecycle -------------------------------------------------------------------
+
+  /// Start a new sequence of `batch` samples: v = v_init, â = 0, Σ logits = 0, and (training) a new
+  /// dropout mask. SpikingJelly's functional.reset_net between batches.
+  void reset_state(int batch, phase ph) {
+    if (batch < 1 || batch > max_batch_)
+      throw std::invalid_argument("spikefuse: batch of " + std::to_string(batch) + " samples, but the model was built for at most " +
+                                  std::to_string(max_batch_));
+    batch_ = batch;
+    for_each_layer([&]<std::size_t I>() { reset_layer<I>(ph); });
+  }
+
+  /// Where the caller writes x_t: batch × input_size floats.
+  float* input() { return buf_[0].out; }
+
+  /// One forward step of every layer; adds the logits to logits_sum().
+  void forward(phase ph) {
+    for_each_layer([&]<std::size_t I>() {
+      if constexpr (I > 0) forward_layer<I>(ph);
+    });
+    const long long n = static_cast<long long>(batch_) * Net::num_outputs;
+    float* sum = buf_[depth].logits_sum;
+    const float* y = buf_[depth].out;
+    for (long long i = 0; i < n; ++i) sum[i] += y[i];
+  }
+
+  /// Backward of the last forward(phase::train), from logits_grad(); parameter gradients += .
+  void backward() {
+    backward_from<depth>();
+  }
+
+  const float* logits() const { return buf_[depth].out; }
+  float* logits_grad() { return buf_[depth].grad_out; }
+  const float* logits_sum() const { return buf_[depth].logits_sum; }
+
+  // ---- parameters ----------------------------------------------------------------------------
+
+  std::span<float> parameters() { return {params_, static_cast<std::size_t>(num_params_)}; }
+  std::span<const float> parameters() const { return {params_, static_cast<std::size_t>(num_params_)}; }
+  std::span<float> gradients() { return {grads_, static_cast<std::size_t>(num_params_)}; }
+  std::span<const float> gradients() const { return {grads_, static_cast<std::size_t>(num_params_)}; }
+  /// Optimizer slot k (0-based), one float per parameter.
+  std::span<float> optimizer_slot(int k) {
+    return {slots_ + static_cast<long long>(k) * num_params_, static_cast<std::size_t>(num_params_)};
+  }
+  const std::vector<parameter_tensor>& tensors() const { return tensors_; }
+  void zero_grad() {
+    for (long long i = 0; i < num_params_; ++i) grads_[i] = 0.f;
+  }
+
+  std::span<float> tensor(const parameter_tensor& t) { return {params_ + t.offset, static_cast<std::size_t>(t.size)}; }
+  std::span<float> tensor_grad(const parameter_tensor& t) { return {grads_ + t.offset, static_cast<std::size_t>(t.size)}; }
+
+  // ---- inspection (tests, monitors) ----------------------------------------------------------
+
+  /// Output of layer I for the current batch (spikes of a neuron, current of a Linear).
+  const float* output_of(std::size_t layer) const { return buf_.at(layer).out; }
+  const float* membrane_of(std::size_t layer) const { return buf_.at(layer).v; }
+  const float* trace_of(std::size_t layer) const { return buf_.at(layer).trace; }
+
+ private:
+  struct layer_buffers {
+    float* out = nullptr;
+    float* out_trace = nullptr;
+    float* psi = nullptr;
+    float* grad_out = nullptr;
+    float* v = nullptr;
+    float* trace = nullptr;
+    float* mask = nullptr;
+    float* logits_sum = nullptr;
+    float* weight = nullptr;
+    float* bias = nullptr;
+    float* grad_weight = nullptr;
+    float* grad_bias = nullptr;
+  };
+
+  static std::size_t floats_in(const memory_plan& p) { return p.total_bytes() / sizeof(float); }
+
+  template <class F>
+  static void for_each_layer(F&& f) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) { (f.template operator()<I>(), ...); }(
+        std::make_index_sequence<depth + 1>{});
+  }
+
+  void carve(int optimizer_slots) {
+    num_params_ = plan_.parameter_count();
+    params_ = arena_.take(num_params_);
+    grads_ = arena_.take(num_params_);
+    slots_ = arena_.take(num_params_ * optimizer_slots);
+    long long offset = 0;
+    int linear_count = 0;
+    for_each_layer([&]<std::size_t I>() {
+      const auto& f = plan_.layers[I].floats;
+      auto& b = buf_[I];
+      if (plan_.layers[I].aliases_input) {
+        b = buf_[I - 1];
+        b.v = b.trace = b.mask = b.psi = b.logits_sum = nullptr;
+        b.weight = b.bias = b.grad_weight = b.grad_bias = nullptr;
+        return;
+      }
+      b.out = arena_.take(f.out);
+      b.out_trace = arena_.take(f.out_trace);
+      b.psi = arena_.take(f.psi);
+      b.grad_out = arena_.take(f.grad_out);
+      b.v = arena_.take(f.v);
+      b.trace = arena_.take(f.trace);
+      b.mask = arena_.take(f.mask);
+      b.logits_sum = arena_.take(f.logits_sum);
+      using L = typename Net::template layer_at<I>;
+      if constexpr (is_neuron<L>) {
+        if constexpr (L::keeps_trace) b.out_trace = b.trace;  // the state is the output trace
+      }
+      if constexpr (is_linear<L>) {
+        constexpr int in = static_cast<int>(Net::template port_at<I - 1>::size);
+        constexpr int out = L::out_features;
+        const std::string prefix = "linear" + std::to_string(linear_count++);
+        b.weight = params_ + offset;
+        b.grad_weight = grads_ + offset;
+        tensors_.push_back({prefix + ".weight", I, offset, static_cast<long long>(in) * out, out, in});
+        offset += static_cast<long long>(in) * out;
+        if constexpr (L::has_bias) {
+          b.bias = params_ + offset;
+          b.grad_bias = grads_ + offset;
+          tensors_.push_back({prefix + ".bias", I, offset, out, out, 1});
+          offset += out;
+        }
+      }
+    });
+    if (offset != num_params_ || arena_.used_bytes() != arena_.capacity_bytes())
+      throw std::logic_error("spikefuse: CPU backend layout disagrees with the memory plan");
+  }
+
+  void initialise_parameters() {
+    for (const auto& t : tensors_) {
+      // PyTorch nn.Linear: kaiming_uniform(a = √5) for W and U(−1/√fan_in, 1/√fan_in) for b: both 1/√in.
+      const int fan_in = tensors_of_layer_fan_in(t);
+      const float bound = 1.f / std::sqrt(static_cast<float>(fan_in));
+      std::uniform_real_distribution<float> u(-bound, bound);
+      for (auto& w : tensor(t)) w = u(rng_);
+    }
+  }
+
+  int tensors_of_layer_fan_in(const parameter_tensor& t) const {
+    for (const auto& w : tensors_)
+      if (w.layer == t.layer && w.cols > 1) return w.cols;
+    return t.cols;
+  }
+
+  template <std::size_t I>
+  void reset_layer(phase ph) {
+    using L = typename Net::template layer_at<I>;
+    using Out = typename Net::template port_at<I>;
+    const long long n = static_cast<long long>(batch_) * Out::size;
+    auto& b = buf_[I];
+    if constexpr (is_neuron<L>) {
+      const float v0 = lif_constants<L::params>::v_init;
+      for (long long i = 0; i < n; ++i) b.v[i] = v0;
+      if (b.trace)
+        for (long long i = 0; i < n; ++i) b.trace[i] = 0.f;
+    } else if constexpr (is_dropout<L>) {
+      if (is_training(ph)) {
+        std::bernoulli_distribution keep(1.0 - static_cast<double>(L::probability));
+        const float kept_value = 1.f / (1.f - L::probability);
+        for (long long i = 0; i < n; ++i) b.mask[i] = keep(rng_) ? kept_value : 0.f;
+      }
+    }
+    if constexpr (I == depth)
+      for (long long i = 0; i < n; ++i) b.logits_sum[i] = 0.f;
+  }
+
+  template <std::size_t I>
+  void forward_layer(phase ph) {
+    using L = typename Net::template layer_at<I>;
+    using In = typename Net::template port_at<I - 1>;
+    using Out = typename Net::template port_at<I>;
+    const long long n = static_cast<long long>(batch_) * Out::size;
+    const auto& prev = buf_[I - 1];
+    auto& b = buf_[I];
+    if constexpr (is_linear<L>) {
+      linear_forward(batch_, static_cast<int>(In::size), L::out_features, prev.out, b.weight, b.bias, b.out);
+    } else if constexpr (is_neuron<L>) {
+      lif_forward<L>(ph, n, prev.out, b.v, b.trace, b.out, b.psi);
+    } else if constexpr (is_scale<L>) {
+      scale(n, L::factor, prev.out, b.out);
+      if (Out::traced && is_training(ph)) scale(n, L::factor, prev.out_trace, b.out_trace);
+    } else if constexpr (is_dropout<L>) {
+      if (!is_training(ph)) {
+        copy(n, prev.out, b.out);
+        return;
+      }
+      multiply(n, b.mask, prev.out, b.out);
+      if (Out::traced) multiply(n, b.mask, prev.out_trace, b.out_trace);
+    }
+    // Flatten aliases its input: nothing to do.
+  }
+
+  template <std::size_t I>
+  void backward_from() {
+    if constexpr (I >= Net::first_parametric && I > 0) {
+      backward_layer<I>();
+      backward_from<I - 1>();
+    }
+  }
+
+  template <std::size_t I>
+  void backward_layer() {
+    using L = typename Net::template layer_at<I>;
+    using In = typename Net::template port_at<I - 1>;
+    using Out = typename Net::template port_at<I>;
+    constexpr bool grad_to_input = I - 1 >= Net::first_parametric;
+    const long long n = static_cast<long long>(batch_) * Out::size;
+    const auto& b = buf_[I];
+    auto& prev = buf_[I - 1];
+    if constexpr (is_linear<L>) {
+      constexpr int in = static_cast<int>(In::size);
+      // GradwithTrace (spec §B.3): after an OTTT neuron the weight gradient reads the trace;
+      // otherwise (SLTT spikes, raw input, a current) the layer's own input.
+      const float* kept = In::traced ? prev.out_trace : prev.out;
+      linear_backward_params(batch_, in, L::out_features, b.grad_out, kept, b.grad_weight, b.grad_bias);
+      if constexpr (grad_to_input) linear_backward_input(batch_, in, L::out_features, b.grad_out, b.weight, prev.grad_out);
+    } else if constexpr (grad_to_input) {
+      if constexpr (is_neuron<L>) {
+        lif_backward<L>(n, b.grad_out, b.psi, prev.grad_out);
+      } else if constexpr (is_scale<L>) {
+        scale(n, L::factor, b.grad_out, prev.grad_out);
+      } else if constexpr (is_dropout<L>) {
+        multiply(n, b.mask, b.grad_out, prev.grad_out);
+      }
+      // Flatten: its gradient buffer is its input's.
+    }
+  }
+
+  memory_plan plan_;
+  arena arena_;
+  int max_batch_;
+  int batch_ = 0;
+  std::mt19937_64 rng_;
+  std::array<layer_buffers, depth + 1> buf_{};
+  float* params_ = nullptr;
+  float* grads_ = nullptr;
+  float* slots_ = nullptr;
+  long long num_params_ = 0;
+  std::vector<parameter_tensor> tensors_;
+};
+
+}  // namespace spikefuse::cpu

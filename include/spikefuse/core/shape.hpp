@@ -1,0 +1,25 @@
+// shape = C x H x W elements per sample; a flat feature vector is C x 1 x 1.
+#pragma once
+
+#include "spikefuse/config.hpp"
+
+namespace spikefuse {
+
+/// Per-sample tensor shape, channel-major (C, H, W). Device-safe and usable as a template argument.
+struct shape {
+  int c = 1;
+  int h = 1;
+  int w = 1;
+
+  SF_HOST_DEVICE constexpr long long size() const { return static_cast<long long>(c) * h * w; }
+  SF_HOST_DEVICE constexpr bool is_flat() const { return h == 1 && w == 1; }
+  SF_HOST_DEVICE constexpr bool is_valid() const { return c > 0 && h > 0 && w > 0; }
+  friend SF_HOST_DEVICE constexpr bool operator==(shape a, shape b) {
+    return a.c == b.c && a.h == b.h && a.w == b.w;
+  }
+};
+
+/// A flat feature vector of n elements.
+SF_HOST_DEVICE constexpr shape features(int n) { return shape{n, 1, 1}; }
+
+}  // namespace spikefuse

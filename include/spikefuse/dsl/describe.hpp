@@ -1,0 +1,72 @@
+// describe<L>(): a readable one-line name of a layer spec with its static parameters, for plans and logs.
+#pragma once
+
+#include <sstream>
+#include <string>
+
+#include "spikefuse/dsl/check.hpp"
+
+namespace spikefuse::dsl {
+
+namespace detail {
+template <lif_params P, class S>
+std::string describe_lif(const char* name) {
+  std::ostringstream os;
+  os << name << "<tau=" << P.tau << (P.decay_input ? ", decay_input" : "") << ", theta=" << P.v_threshold;
+  if (P.reset.soft) {
+    os << ", soft reset";
+  } else {
+    os << ", hard reset to " << P.reset.v_reset;
+  }
+  os << ", " << S::name << ">";
+  return os.str();
+}
+}  // namespace detail
+
+template <class L>
+std::string describe() {
+  std::ostringstream os;
+  if constexpr (is_input<L>) {
+    os << "Input<" << L::dims.c << "x" << L::dims.h << "x" << L::dims.w << ">";
+  } else if constexpr (is_linear<L>) {
+    os << "Linear<" << L::out_features << (L::has_bias ? "" : ", no bias") << ">";
+  } else if constexpr (is_neuron<L>) {
+    return detail::describe_lif<L::params, typename L::surrogate_type>(L::name);
+  } else if constexpr (is_scale<L>) {
+    os << "Scale<" << L::factor << ">";
+  } else if constexpr (is_dropout<L>) {
+    os << "Dropout<" << L::probability << ">";
+  } else {
+    os << L::name;
+  }
+  return os.str();
+}
+
+inline std::string describe(shape s) {
+  std::ostringstream os;
+  if (s.is_flat()) {
+    os << s.c;
+  } else {
+    os << s.c << "x" << s.h << "x" << s.w;
+  }
+  return os.str();
+}
+
+}  // namespace spikefuse::dsl
+
+#include <boost/hana/for_each.hpp>
+
+namespace spikefuse::dsl {
+
+/// "Input<784x1x1> -> Linear<800> -> ..." : identifies a network in checkpoints and logs.
+template <class Net>
+std::string network_signature() {
+  std::string s;
+  boost::hana::for_each(Net::layer_types, [&](auto t) {
+    if (!s.empty()) s += " -> ";
+    s += describe<typename decltype(t)::type>();
+  });
+  return s;
+}
+
+}  // namespace spikefuse::dsl

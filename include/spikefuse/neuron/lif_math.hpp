@@ -1,0 +1,91 @@
+// LIF step: h = charge(v, x); s = Θ(h − θ); v ← reset(h, s); trace â ← (1 − 1/τ)·â + s.
+//
+// Written once for host and device; the CPU loops and the CUDA kernels both call these functions.
+// Operation order follows SpikingJelly's CPU kernels (`_ops/lif/cpu.py`, spec §A.2), so that
+// results agree to the last bit:
+//   decay_input:   h = v + (x − (v − V_r)) / τ
+//   otherwise:     h = v − (v − V_r) / τ + x            (V_r = 0 for a soft reset)
+//   hard reset:    v = s·V_r + (1 − s)·h ;  soft reset: v = h − s·θ
+//   trace:         â = â·(1 − 1/τ) + s                 (1 − 1/τ rounded from double, like Python)
+//   backward:      ∂x = g_s·ψ / τ if decay_input else g_s·ψ,  ψ = g'(h − θ)  (v[t−1] is detached)
+#pragma once
+
+#include "spikefuse/config.hpp"
+#include "spikefuse/neuron/lif_params.hpp"
+
+namespace spikefuse {
+
+/// Constants of one LIF parameter set, folded at compile time; device code sees only floats.
+template <lif_params P>
+struct lif_constants {
+  static constexpr float tau = static_cast<float>(P.tau);
+  static constexpr float threshold = static_cast<float>(P.v_threshold);
+  static constexpr float rest = static_cast<float>(P.reset.v_reset);  // leak target in the charge
+  static constexpr float v_init = P.reset.soft ? 0.f : static_cast<float>(P.reset.v_reset);
+  static constexpr float trace_decay = static_cast<float>(1.0 - 1.0 / P.tau);
+  static constexpr bool decay_input = P.decay_input;
+  static constexpr bool soft_reset = P.reset.soft;
+  // A soft reset charges toward 0 (spec §A.2); V_r is only read by a hard reset.
+  static constexpr float charge_rest = P.reset.soft ? 0.f : rest;
+};
+
+namespace lif {
+
+template <lif_params P>
+SF_HOST_DEVICE constexpr float charge(float v, float x) {
+  using K = lif_constants<P>;
+  if constexpr (K::decay_input) {
+    return v + (x - (v - K::charge_rest)) / K::tau;
+  } else {
+    return v - (v - K::charge_rest) / K::tau + x;
+  }
+}
+
+template <lif_params P>
+SF_HOST_DEVICE constexpr float fire(float h) {
+  return h - lif_constants<P>::threshold >= 0.f ? 1.f : 0.f;
+}
+
+template <lif_params P>
+SF_HOST_DEVICE constexpr float reset(float h, float spike) {
+  using K = lif_constants<P>;
+  if constexpr (K::soft_reset) {
+    return h - spike * K::threshold;
+  } else {
+    return spike * K::rest + (1.f - spike) * h;
+  }
+}
+
+template <lif_params P>
+SF_HOST_DEVICE constexpr float trace(float trace_prev, float spike) {
+  return trace_prev * lif_constants<P>::trace_decay + spike;
+}
+
+/// Gradient w.r.t. the input current x of one step, given ∂L/∂s and ψ = g'(h − θ).
+template <lif_params P>
+SF_HOST_DEVICE constexpr float input_grad(float grad_spike, float psi) {
+  using K = lif_constants<P>;
+  const float grad_h = grad_spike * psi;
+  if constexpr (K::decay_input) {
+    return grad_h / K::tau;
+  } else {
+    return grad_h;
+  }
+}
+
+/// Result of one forward step of one element.
+struct step_result {
+  float spike;
+  float v;      // after reset
+  float h;      // charged, before reset
+};
+
+template <lif_params P>
+SF_HOST_DEVICE constexpr step_result step(float v, float x) {
+  const float h = charge<P>(v, x);
+  const float s = fire<P>(h);
+  return step_result{s, reset<P>(h, s), h};
+}
+
+}  // namespace lif
+}  // namespace spikefuse

@@ -1,0 +1,22 @@
+// spikefuse: online training (OTTT / SLTT) of spiking networks declared as compile-time layer lists.
+#pragma once
+
+#include "spikefuse/config.hpp"
+#include "spikefuse/core/phase.hpp"
+#include "spikefuse/core/port.hpp"
+#include "spikefuse/core/shape.hpp"
+#include "spikefuse/dsl/network.hpp"
+#include "spikefuse/dsl/plan.hpp"
+#include "spikefuse/layer/dropout.hpp"
+#include "spikefuse/layer/flatten.hpp"
+#include "spikefuse/layer/input.hpp"
+#include "spikefuse/layer/linear.hpp"
+#include "spikefuse/layer/scale.hpp"
+#include "spikefuse/neuron/lif.hpp"
+#include "spikefuse/neuron/surrogate.hpp"
+#include "spikefuse/backend/cpu/model.hpp"
+#include "spikefuse/train/loss.hpp"
+#include "spikefuse/train/lr_schedule.hpp"
+#include "spikefuse/train/method.hpp"
+#include "spikefuse/train/optimizer.hpp"
+#include "spikefuse/train/trainer.hpp"

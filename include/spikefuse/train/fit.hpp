@@ -1,0 +1,201 @@
+// fit<Net>: epochs × batches of train_batch, test accuracy after every epoch, JSON-lines metrics, atomic checkpoints.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "spikefuse/backend/cpu/model.hpp"
+#include "spikefuse/data/batcher.hpp"
+#include "spikefuse/data/encoding.hpp"
+#include "spikefuse/data/idx.hpp"
+#include "spikefuse/data/subset.hpp"
+#include "spikefuse/dsl/describe.hpp"
+#include "spikefuse/io/checkpoint.hpp"
+#include "spikefuse/io/metrics.hpp"
+#include "spikefuse/io/progress.hpp"
+#include "spikefuse/train/lr_schedule.hpp"
+#include "spikefuse/train/trainer.hpp"
+
+namespace spikefuse {
+
+struct fit_options {
+  int epochs = 4;
+  int batch_size = 128;
+  int time_steps = 4;
+  float lr = 1e-3f;
+  float warmup_epochs = 0.f;
+  optimizer_config optimizer{};
+  training_method method = training_method::ottt_a;
+  int k = 2;  // SLTT-K only
+  data::encoding encoding = data::encoding::direct;
+  loss_config loss{};
+  std::uint64_t seed = 42;
+  std::string out_dir = "runs/default";
+  bool resume = false;
+  bool quiet = false;  // no progress bar
+};
+
+struct fit_result {
+  int epochs_run = 0;
+  double final_test_accuracy = 0.0;
+  double seconds = 0.0;
+};
+
+namespace detail {
+inline void gather_labels(const data::dataset& d, std::span<const int> idx, std::vector<std::uint8_t>& out) {
+  out.resize(idx.size());
+  for (std::size_t i = 0; i < idx.size(); ++i) out[i] = d.labels[static_cast<std::size_t>(idx[i])];
+}
+}  // namespace detail
+
+/// Test-set accuracy of `model` in eval mode.
+template <class Model>
+double evaluate(Model& model, const data::dataset& test, int batch_size, int time_steps, data::encoding enc,
+                std::mt19937_64& rng) {
+  data::batcher batches(test.count, batch_size, false, 0);
+  batches.start_epoch(0);
+  std::vector<std::uint8_t> labels;
+  long long correct = 0;
+  for (int b = 0; b < batches.num_batches(); ++b) {
+    const auto idx = batches.batch(b);
+    detail::gather_labels(test, idx, labels);
+    const step_encoder encode = [&](int, float* x) {
+      if (enc == data::encoding::direct) {
+        data::encode_direct(test, idx, x);
+      } else {
+        data::encode_poisson(test, idx, x, rng);
+      }
+    };
+    correct += evaluate_batch(model, static_cast<int>(idx.size()), time_steps, encode, labels);
+  }
+  return test.count ? static_cast<double>(correct) / test.count : 0.0;
+}
+
+/// Trains `Net` on `train`, reports test accuracy on `test` after every epoch. Writes
+/// `<out_dir>/metrics.jsonl` and `<out_dir>/checkpoint.bin` (after each epoch, atomically).
+template <class Net>
+fit_result fit(const fit_options& opt, const data::dataset& train, const data::dataset& test) {
+  if (train.features() != Net::input_size || test.features() != Net::input_size)
+    throw std::invalid_argument("spikefuse: the data has " + std::to_string(train.features()) +
+                                " features per sample but the network's Input takes " + std::to_string(Net::input_size));
+  if (opt.epochs < 1 || opt.batch_size < 1 || opt.time_steps < 1)
+    throw std::invalid_argument("spikefuse: epochs, batch size and T must be at least 1");
+  if (uses_trace(opt.method) != Net::has_trace)
+    throw std::invalid_argument(std::string("spikefuse: method ") + to_string(opt.method) +
+                                (Net::has_trace ? " needs SLTT neurons, but the network has OTTT neurons"
+                                                : " needs OTTT neurons, but the network has SLTT neurons"));
+  std::filesystem::create_directories(opt.out_dir);
+  const std::string checkpoint_path = opt.out_dir + "/checkpoint.bin";
+  const std::string signature = dsl::network_signature<Net>();
+
+  cpu::model<Net> model(opt.batch_size, optimizer_slots(opt.optimizer), opt.seed);
+  optimizer optim(opt.optimizer);
+  int first_epoch = 0;
+  if (opt.resume && std::filesystem::exists(checkpoint_path)) {
+    auto ck = io::load_checkpoint(checkpoint_path);
+    if (ck.network != signature)
+      throw io::checkpoint_error("checkpoint " + checkpoint_path + " is for network '" + ck.network + "', not '" + signature + "'");
+    if (ck.method != to_string(opt.method) || ck.optimizer != to_string(opt.optimizer.kind))
+      throw io::checkpoint_error("checkpoint " + checkpoint_path + " was trained with " + ck.method + "/" + ck.optimizer +
+                                 ", but this run asks for " + to_string(opt.method) + "/" + to_string(opt.optimizer.kind));
+    const auto slots = static_cast<std::size_t>(optimizer_slots(opt.optimizer));
+    if (ck.parameters.size() != model.parameters().size() || ck.optimizer_state.size() != slots * ck.parameters.size())
+      throw io::checkpoint_error("checkpoint " + checkpoint_path + " has the wrong number of parameters");
+    std::copy(ck.parameters.begin(), ck.parameters.end(), model.parameters().begin());
+    for (std::size_t s = 0; s < slots; ++s)
+      std::copy_n(ck.optimizer_state.begin() + static_cast<std::ptrdiff_t>(s * ck.parameters.size()), ck.parameters.size(),
+                  model.optimizer_slot(static_cast<int>(s)).begin());
+    optim.set_steps(ck.optimizer_steps);
+    first_epoch = ck.epochs_done;
+    if (!opt.quiet) std::fprintf(stderr, "resuming from %s after epoch %d\n", checkpoint_path.c_str(), first_epoch);
+  }
+
+  io::metrics_writer metrics(opt.out_dir + "/metrics.jsonl");
+  metrics.write(io::json_record{}
+                    .add("event", "start")
+                    .add("network", signature)
+                    .add("method", to_string(opt.method))
+                    .add("optimizer", to_string(opt.optimizer.kind))
+                    .add("epochs", opt.epochs)
+                    .add("batch_size", opt.batch_size)
+                    .add("T", opt.time_steps)
+                    .add("lr", static_cast<double>(opt.lr))
+                    .add("encoding", data::to_string(opt.encoding))
+                    .add("seed", static_cast<long long>(opt.seed))
+                    .add("start_epoch", first_epoch));
+
+  data::batcher batches(train.count, opt.batch_size, true, opt.seed);
+  const long long total_iterations = static_cast<long long>(opt.epochs) * batches.num_batches();
+  const cosine_schedule lr_at{opt.lr, total_iterations,
+                              static_cast<long long>(opt.warmup_epochs * static_cast<float>(batches.num_batches())), 0.f};
+  const update_schedule schedule = schedule_of(opt.method);
+  const int k = opt.method == training_method::sltt_k ? opt.k : 0;
+  std::vector<std::uint8_t> labels;
+  io::progress_bar total_clock("", 0);
+  fit_result result;
+
+  for (int epoch = first_epoch; epoch < opt.epochs; ++epoch) {
+    // Every random stream is a function of (seed, epoch), so a resumed run repeats an uninterrupted one.
+    std::mt19937_64 rng(opt.seed * 1000003u + static_cast<std::uint64_t>(epoch));
+    batches.start_epoch(epoch);
+    io::progress_bar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt.epochs), batches.num_batches());
+    double loss_sum = 0.0;
+    long long correct = 0, seen = 0;
+    float lr = opt.lr;
+    for (int b = 0; b < batches.num_batches(); ++b) {
+      const auto idx = batches.batch(b);
+      detail::gather_labels(train, idx, labels);
+      lr = lr_at(static_cast<long long>(epoch) * batches.num_batches() + b);
+      const step_encoder encode = [&](int, float* x) {
+        if (opt.encoding == data::encoding::direct) {
+          data::encode_direct(train, idx, x);
+        } else {
+          data::encode_poisson(train, idx, x, rng);
+        }
+      };
+      const auto steps = choose_backward_steps(opt.time_steps, k, rng);
+      const auto r = train_batch(model, optim, lr, static_cast<int>(idx.size()), opt.time_steps, encode, labels, opt.loss,
+                                 schedule, steps);
+      loss_sum += r.loss * r.samples;
+      correct += r.correct;
+      seen += r.samples;
+      if (!opt.quiet) bar.update(b + 1, loss_sum / seen, static_cast<double>(correct) / seen);
+    }
+    const double test_acc = evaluate(model, test, opt.batch_size, opt.time_steps, opt.encoding, rng);
+    const double seconds = bar.seconds_since_start();
+    metrics.write(io::json_record{}
+                      .add("event", "epoch")
+                      .add("epoch", epoch + 1)
+                      .add("train_loss", loss_sum / seen)
+                      .add("train_accuracy", static_cast<double>(correct) / seen)
+                      .add("test_accuracy", test_acc)
+                      .add("lr", static_cast<double>(lr))
+                      .add("seconds", seconds));
+    if (!opt.quiet)
+      std::fprintf(stderr, "epoch %d/%d: train loss %.4f, train acc %.2f%%, test acc %.2f%% (%.1f s)\n", epoch + 1, opt.epochs,
+                   loss_sum / seen, 100.0 * correct / seen, 100.0 * test_acc, seconds);
+    io::checkpoint_state ck;
+    ck.network = signature;
+    ck.method = to_string(opt.method);
+    ck.optimizer = to_string(opt.optimizer.kind);
+    ck.epochs_done = epoch + 1;
+    ck.optimizer_steps = optim.steps();
+    ck.seed = opt.seed;
+    ck.parameters.assign(model.parameters().begin(), model.parameters().end());
+    for (int s = 0; s < optimizer_slots(opt.optimizer); ++s)
+      ck.optimizer_state.insert(ck.optimizer_state.end(), model.optimizer_slot(s).begin(), model.optimizer_slot(s).end());
+    io::save_checkpoint(checkpoint_path, ck);
+    result.final_test_accuracy = test_acc;
+    ++result.epochs_run;
+  }
+  result.seconds = total_clock.seconds_since_start();
+  metrics.write(io::json_record{}.add("event", "end").add("test_accuracy", result.final_test_accuracy).add("seconds", result.seconds));
+  return result;
+}
+
+}  // namespace spikefuse

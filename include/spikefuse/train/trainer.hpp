@@ -1,0 +1,91 @@
+// One batch of online training: for t < T: x_t → forward → L_t → backward (chosen steps) → update (per schedule); memory flat in T.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+#include "spikefuse/core/phase.hpp"
+#include "spikefuse/train/loss.hpp"
+#include "spikefuse/train/method.hpp"
+#include "spikefuse/train/optimizer.hpp"
+
+namespace spikefuse {
+
+/// Thrown when a loss becomes NaN or infinite; the parameters of the last good update are kept
+/// in the model only until the caller decides (the trainer never writes checkpoints itself).
+struct non_finite_loss : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct batch_result {
+  double loss = 0.0;  // Σ_t L_t (already divided by T), i.e. the batch loss SpikingJelly reports
+  int correct = 0;    // argmax Σ_t y_t == label
+  int samples = 0;
+};
+
+/// Optional observation points (tests, monitors). Both see the model's gradients before the update.
+struct train_hooks {
+  std::function<void(int t, float step_loss)> after_backward;  // after the backward of step t
+  std::function<void()> before_batch_update;                   // per-batch schedule only
+};
+
+/// Writes x_t of the whole batch into the model's input buffer.
+using step_encoder = std::function<void(int t, float* input)>;
+
+/// Trains on one batch. `backward_at[t]` says whether step t gets a backward (all ones except for
+/// SLTT-K). Parameter gradients are zeroed here according to the schedule.
+template <class Model>
+batch_result train_batch(Model& model, optimizer& opt, float lr, int batch, int time_steps, const step_encoder& encode,
+                         std::span<const std::uint8_t> labels, const loss_config& loss_cfg, update_schedule schedule,
+                         std::span<const char> backward_at, const train_hooks& hooks = {}) {
+  constexpr int classes = Model::network::num_outputs;
+  if (static_cast<int>(backward_at.size()) != time_steps)
+    throw std::invalid_argument("spikefuse: backward_at must have one entry per time step");
+  auto slot = [&](int k) { return k < optimizer_slots(opt.config()) ? model.optimizer_slot(k) : std::span<float>{}; };
+  batch_result result;
+  result.samples = batch;
+  model.reset_state(batch, phase::train);
+  if (schedule == update_schedule::per_batch) model.zero_grad();
+  bool any_backward = false;
+  for (int t = 0; t < time_steps; ++t) {
+    const bool with_grad = backward_at[static_cast<std::size_t>(t)] != 0;
+    encode(t, model.input());
+    model.forward(with_grad ? phase::train : phase::train_no_grad);
+    const float loss_t = step_loss(loss_cfg, batch, classes, model.logits(), labels, time_steps, model.logits_grad());
+    if (!std::isfinite(loss_t))
+      throw non_finite_loss("spikefuse: the loss became " + std::string(std::isnan(loss_t) ? "NaN" : "infinite") +
+                            " at time step " + std::to_string(t) + "; lower the learning rate or check the input");
+    result.loss += loss_t;
+    if (!with_grad) continue;
+    if (schedule == update_schedule::per_step) model.zero_grad();
+    model.backward();
+    any_backward = true;
+    if (hooks.after_backward) hooks.after_backward(t, loss_t);
+    if (schedule == update_schedule::per_step) opt.step(lr, model.parameters(), model.gradients(), slot(0), slot(1));
+  }
+  if (schedule == update_schedule::per_batch && any_backward) {
+    if (hooks.before_batch_update) hooks.before_batch_update();
+    opt.step(lr, model.parameters(), model.gradients(), slot(0), slot(1));
+  }
+  result.correct = count_correct(batch, classes, model.logits_sum(), labels);
+  return result;
+}
+
+/// Eval-mode pass over one batch (no trace, no dropout, nothing kept): number of correct predictions.
+template <class Model>
+int evaluate_batch(Model& model, int batch, int time_steps, const step_encoder& encode,
+                   std::span<const std::uint8_t> labels) {
+  constexpr int classes = Model::network::num_outputs;
+  model.reset_state(batch, phase::eval);
+  for (int t = 0; t < time_steps; ++t) {
+    encode(t, model.input());
+    model.forward(phase::eval);
+  }
+  return count_correct(batch, classes, model.logits_sum(), labels);
+}
+
+}  // namespace spikefuse
