@@ -123,6 +123,8 @@ class model {
   const float* output_of(std::size_t layer) const { return buf_.at(layer).out; }
   const float* membrane_of(std::size_t layer) const { return buf_.at(layer).v; }
   const float* trace_of(std::size_t layer) const { return buf_.at(layer).trace; }
+  /// Trace flowing out of layer I (OTTT training: the neuron's trace after pass-through ops).
+  const float* output_trace_of(std::size_t layer) const { return buf_.at(layer).out_trace; }
 
  private:
   struct layer_buffers {

@@ -1,0 +1,132 @@
+// DSL and CPU backend behaviour: shape inference, dropout (one mask per sequence, on spikes and trace),
+// eval mode (no trace), partial batches, SLTT-K step choice.
+#define BOOST_TEST_MODULE network
+#define BOOST_TEST_DYN_LINK
+#include <boost/test/unit_test.hpp>
+
+#include <random>
+#include <set>
+#include <vector>
+
+#include "spikefuse/spikefuse.hpp"
+
+namespace sf = spikefuse;
+
+using Net = sf::Network<sf::Input<1, 4, 4>, sf::Flatten, sf::Linear<64>, sf::OTTTLIF<>, sf::Dropout<0.5f>,
+                        sf::Linear<3, sf::linear_opts{.bias = false, .in_features = 64}>>;
+
+static_assert(Net::depth == 5);
+static_assert(Net::port_at<1>::dims == sf::features(16));
+static_assert(Net::port_at<3>::kind == sf::signal::spikes && Net::port_at<3>::traced);
+static_assert(Net::port_at<4>::traced);
+static_assert(Net::num_outputs == 3);
+static_assert(Net::parameter_count() == 16 * 64 + 64 + 64 * 3);
+static_assert(Net::first_parametric == 2);
+static_assert(Net::has_trace);
+static_assert(!sf::Network<sf::Input<4>, sf::Linear<4>, sf::SLTTLIF<>, sf::Linear<2>>::has_trace);
+
+namespace {
+void fill_input(sf::cpu::model<Net>& m, int batch, int t) {
+  for (int i = 0; i < batch * 16; ++i) m.input()[i] = static_cast<float>((i * 5 + t * 3) % 11) / 4.f;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(dropout_keeps_one_mask_per_sequence_on_spikes_and_trace) {
+  sf::cpu::model<Net> m(4, 0, 11);
+  m.reset_state(4, sf::phase::train);
+  constexpr int n = 4 * 64;
+  std::vector<float> mask(n, -1.f);  // inferred from the first step where the unit fired
+  int dropped_units = 0, kept_units = 0;
+  for (int t = 0; t < 6; ++t) {
+    fill_input(m, 4, t);
+    m.forward(sf::phase::train);
+    const float* spikes = m.output_of(3);
+    const float* trace = m.trace_of(3);
+    const float* out = m.output_of(4);
+    const float* out_trace = m.output_trace_of(4);
+    for (int i = 0; i < n; ++i) {
+      if (spikes[i] == 1.f && mask[i] < 0.f) {
+        mask[i] = out[i];
+        (out[i] == 0.f ? dropped_units : kept_units) += 1;
+      }
+      if (mask[i] < 0.f) continue;
+      // Mask values are 0 or 1/(1 − p) = 2, the same at every step, on the spike and on the trace.
+      BOOST_TEST((mask[i] == 0.f || mask[i] == 2.f));
+      BOOST_TEST(out[i] == mask[i] * spikes[i]);
+      BOOST_TEST(out_trace[i] == mask[i] * trace[i]);
+    }
+  }
+  BOOST_TEST(dropped_units > 10);
+  BOOST_TEST(kept_units > 10);
+  // A new sequence draws a new mask.
+  m.reset_state(4, sf::phase::train);
+  fill_input(m, 4, 0);
+  m.forward(sf::phase::train);
+  int changed = 0;
+  for (int i = 0; i < n; ++i)
+    if (m.output_of(3)[i] == 1.f && mask[i] >= 0.f) changed += m.output_of(4)[i] != mask[i];
+  BOOST_TEST(changed > 0);
+}
+
+BOOST_AUTO_TEST_CASE(eval_mode_keeps_no_trace_and_no_dropout) {
+  sf::cpu::model<Net> m(2, 0, 3);
+  m.reset_state(2, sf::phase::eval);
+  for (int t = 0; t < 3; ++t) {
+    fill_input(m, 2, t);
+    m.forward(sf::phase::eval);
+    for (int i = 0; i < 2 * 64; ++i) {
+      BOOST_TEST(m.trace_of(3)[i] == 0.f);
+      BOOST_TEST(m.output_of(4)[i] == m.output_of(3)[i]);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(partial_batch_matches_the_same_samples_in_a_full_batch) {
+  sf::cpu::model<Net> m(4, 0, 5);
+  std::vector<float> logits_full, logits_part;
+  for (const int b : {4, 2}) {
+    m.reset_state(b, sf::phase::eval);
+    for (int t = 0; t < 3; ++t) {
+      fill_input(m, 4, t);  // rows 0..b-1 are the same in both runs
+      m.forward(sf::phase::eval);
+    }
+    auto& dst = b == 4 ? logits_full : logits_part;
+    dst.assign(m.logits_sum(), m.logits_sum() + b * 3);
+  }
+  for (int i = 0; i < 2 * 3; ++i) BOOST_TEST(logits_part[i] == logits_full[i], boost::test_tools::tolerance(1e-5f));
+  BOOST_CHECK_THROW(m.reset_state(5, sf::phase::eval), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(sltt_k_chooses_k_distinct_steps) {
+  std::mt19937_64 rng(9);
+  std::set<std::vector<char>> seen;
+  for (int trial = 0; trial < 50; ++trial) {
+    const auto s = sf::choose_backward_steps(6, 2, rng);
+    int count = 0;
+    for (const char c : s) count += c;
+    BOOST_TEST(count == 2);
+    seen.insert(s);
+  }
+  BOOST_TEST(seen.size() > 5u);  // the choice varies between batches
+  const auto all = sf::choose_backward_steps(6, 0, rng);
+  BOOST_TEST(static_cast<int>(all.size()) == 6);
+  for (const char c : all) BOOST_TEST(c == 1);
+}
+
+BOOST_AUTO_TEST_CASE(training_reduces_the_loss_on_a_fixed_batch) {
+  sf::cpu::model<Net> m(8, 2, 1);
+  sf::optimizer opt(sf::optimizer_config{});
+  std::vector<std::uint8_t> labels{0, 1, 2, 0, 1, 2, 0, 1};
+  const sf::step_encoder encode = [](int, float* x) {
+    for (int r = 0; r < 8; ++r)
+      for (int f = 0; f < 16; ++f) x[r * 16 + f] = (f % 3 == r % 3) ? 1.f : 0.f;
+  };
+  std::vector<char> all(4, 1);
+  double first = 0, last = 0;
+  for (int it = 0; it < 60; ++it) {
+    const auto r = sf::train_batch(m, opt, 1e-2f, 8, 4, encode, labels, sf::loss_config{}, sf::update_schedule::per_batch, all);
+    if (it == 0) first = r.loss;
+    last = r.loss;
+  }
+  BOOST_TEST(last < 0.5 * first);
+}
