@@ -25,7 +25,7 @@ using SLTTNet = MLP<sf::SLTTLIF<>>;  // SpikingJelly SLTTLIFNode defaults: tau 2
 int main(int argc, char** argv) {
   sf::io::ensure_passive_openmp_wait(argv);
   sf::fit_options opt;
-  opt.epochs = 5;
+  opt.epochs = 8;
   opt.batch_size = 128;
   opt.time_steps = 4;
   opt.lr = 1e-3f;
