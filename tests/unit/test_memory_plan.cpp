@@ -58,7 +58,7 @@ BOOST_AUTO_TEST_CASE(print_shows_layers_and_totals) {
   sf::print(os, sf::make_plan<Net>(16, 4, 1));
   const auto s = os.str();
   BOOST_TEST(s.find("Linear<32>") != std::string::npos);
-  BOOST_TEST(s.find("OTTTLIF<tau=2, theta=1, soft reset, Sigmoid>") != std::string::npos);
+  BOOST_TEST(s.find("OTTTLIF<tau=2, theta=1, soft reset, Sigmoid<4>>") != std::string::npos);
   BOOST_TEST(s.find("Dropout<0.25>") != std::string::npos);
   BOOST_TEST(s.find("independent of T") != std::string::npos);
 }

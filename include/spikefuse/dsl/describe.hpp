@@ -9,6 +9,27 @@
 namespace spikefuse::dsl {
 
 namespace detail {
+// Surrogate parameters, recovered from the template arguments: Sigmoid<4>, PiecewiseLeakyReLU<1, 0.01>.
+template <template <float> class S, float A>
+std::string surrogate_args(S<A>*) {
+  std::ostringstream os;
+  os << "<" << A << ">";
+  return os.str();
+}
+template <template <float, float> class S, float A, float B>
+std::string surrogate_args(S<A, B>*) {
+  std::ostringstream os;
+  os << "<" << A << ", " << B << ">";
+  return os.str();
+}
+template <template <int, float> class S, int N, float P>
+std::string surrogate_args(S<N, P>*) {
+  std::ostringstream os;
+  os << "<" << N << ", " << P << ">";
+  return os.str();
+}
+inline std::string surrogate_args(const void*) { return ""; }
+
 template <lif_params P, class S>
 std::string describe_lif(const char* name) {
   std::ostringstream os;
@@ -18,7 +39,7 @@ std::string describe_lif(const char* name) {
   } else {
     os << ", hard reset to " << P.reset.v_reset;
   }
-  os << ", " << S::name << ">";
+  os << ", " << S::name << surrogate_args(static_cast<S*>(nullptr)) << ">";
   return os.str();
 }
 }  // namespace detail
