@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 
 namespace sf = spikefuse;
@@ -58,21 +59,37 @@ int main(int argc, char** argv) {
   flags.add("limit-train", limit_train, "use only the first N training images (0 = all)");
   flags.add("limit-test", limit_test, "use only the first N test images (0 = all)");
   flags.add_switch("print-plan", print_plan, "print the network's memory plan and exit");
-  flags.add_switch("quiet", opt.quiet, "no progress bar");
+  flags.add_switch("quiet", opt.quiet, "no progress bar and no per-epoch lines (metrics.jsonl has them)");
 
   try {
     if (!flags.parse(argc, argv)) {
       std::cout << flags.help();
       return 0;
     }
-    opt.method = sf::parse_method(method);
-    opt.optimizer.kind = sf::parse_optimizer(optimizer);
-    opt.encoding = sf::data::parse_encoding(encoding);
+    // Name the flag in every message: "bad value 'foo' for --method: unknown method ...".
+    const auto parse = [](const char* flag, const std::string& value, auto&& parser) {
+      try {
+        return parser(value);
+      } catch (const std::exception& e) {
+        throw sf::io::flag_error("bad value '" + value + "' for --" + flag + ": " + e.what());
+      }
+    };
+    opt.method = parse("method", method, [](const std::string& v) { return sf::parse_method(v); });
+    opt.optimizer.kind = parse("optimizer", optimizer, [](const std::string& v) { return sf::parse_optimizer(v); });
+    opt.encoding = parse("encoding", encoding, [](const std::string& v) { return sf::data::parse_encoding(v); });
     if (mse_target != "onehot" && mse_target != "constant")
       throw sf::io::flag_error("bad value '" + mse_target + "' for --mse-target (choose onehot or constant)");
     opt.loss.constant_mse_target = mse_target == "constant";
-    if (opt.epochs < 1 || opt.batch_size < 1 || opt.time_steps < 1 || limit_train < 0 || limit_test < 0)
-      throw sf::io::flag_error("--epochs, --batch-size and --T must be at least 1, limits at least 0");
+    const auto at_least = [](const char* flag, long long value, long long minimum) {
+      if (value < minimum)
+        throw sf::io::flag_error("--" + std::string(flag) + " must be at least " + std::to_string(minimum) + ", got " +
+                                 std::to_string(value));
+    };
+    at_least("epochs", opt.epochs, 1);
+    at_least("batch-size", opt.batch_size, 1);
+    at_least("T", opt.time_steps, 1);
+    at_least("limit-train", limit_train, 0);
+    at_least("limit-test", limit_test, 0);
     if (!(opt.lr > 0.f)) throw sf::io::flag_error("--lr must be positive");
     if (opt.method == sf::training_method::sltt_k && (opt.k < 1 || opt.k > opt.time_steps))
       throw sf::io::flag_error("--k must be between 1 and T for sltt_k");
@@ -103,12 +120,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "data: %d training and %d test images of %dx%d from %s\n", train.count, test.count, train.rows,
                  train.cols, data_dir.c_str());
     const auto result = ottt ? sf::fit<OTTTNet>(opt, train, test) : sf::fit<SLTTNet>(opt, train, test);
-    std::printf("final test accuracy %.2f%% after %d epochs in %.1f s\n", 100.0 * result.final_test_accuracy,
-                result.epochs_run, result.seconds);
+    std::printf("final test accuracy %.2f%% after %d epochs (%d in this run) in %.1f s\n",
+                100.0 * result.final_test_accuracy, result.total_epochs, result.epochs_run, result.seconds);
     return 0;
   } catch (const sf::non_finite_loss& e) {
-    std::fprintf(stderr, "error: %s\nthe last checkpoint in %s is from the last completed epoch and was not touched\n",
-                 e.what(), opt.out_dir.c_str());
+    const std::string checkpoint = opt.out_dir + "/checkpoint.bin";
+    if (std::filesystem::exists(checkpoint)) {
+      std::fprintf(stderr, "error: %s\nthe last checkpoint, %s, is from the last completed epoch and was not touched\n",
+                   e.what(), checkpoint.c_str());
+    } else {
+      std::fprintf(stderr, "error: %s\nno epoch was completed, so no checkpoint was written\n", e.what());
+    }
     return 3;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -133,10 +133,14 @@ inline void save_checkpoint(const std::string& path, const checkpoint_state& s) 
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  if (ec) throw checkpoint_error("cannot rename " + tmp + " to " + path + ": " + ec.message());
+  if (ec) {
+    std::remove(tmp.c_str());
+    throw checkpoint_error("cannot rename " + tmp + " to " + path + ": " + ec.message());
+  }
 }
 
 inline checkpoint_state load_checkpoint(const std::string& path) {
+  if (std::filesystem::is_directory(path)) throw checkpoint_error("checkpoint " + path + " is a directory, not a file");
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw checkpoint_error("cannot open checkpoint " + path + ": " + std::strerror(errno));
   struct closer {
@@ -161,7 +165,7 @@ inline checkpoint_state load_checkpoint(const std::string& path) {
   const std::uint64_t expected = r.checksum();
   std::uint64_t stored = 0;
   if (std::fread(&stored, 1, sizeof stored, f) != sizeof stored) r.fail("the file is truncated (no checksum)");
-  if (stored != expected) r.fail("checksum mismatch: the file is corrupt");
+  if (stored != expected) r.fail("checksum mismatch: the file is corrupt (delete it, or run without --resume)");
   if (std::fgetc(f) != EOF) r.fail("trailing bytes after the checksum: the file is corrupt");
   return s;
 }

@@ -37,11 +37,12 @@ struct fit_options {
   std::uint64_t seed = 42;
   std::string out_dir = "runs/default";
   bool resume = false;
-  bool quiet = false;  // no progress bar
+  bool quiet = false;  // no progress bar and no per-epoch lines (metrics.jsonl still has them)
 };
 
 struct fit_result {
-  int epochs_run = 0;
+  int epochs_run = 0;     // in this call
+  int total_epochs = 0;   // including those restored from a checkpoint
   double final_test_accuracy = 0.0;
   double seconds = 0.0;
 };
@@ -112,7 +113,7 @@ fit_result fit(const fit_options& opt, const data::dataset& train, const data::d
                   model.optimizer_slot(static_cast<int>(s)).begin());
     optim.set_steps(ck.optimizer_steps);
     first_epoch = ck.epochs_done;
-    if (!opt.quiet) std::fprintf(stderr, "resuming from %s after epoch %d\n", checkpoint_path.c_str(), first_epoch);
+    std::fprintf(stderr, "resuming from %s after epoch %d\n", checkpoint_path.c_str(), first_epoch);
   }
 
   io::metrics_writer metrics(opt.out_dir + "/metrics.jsonl");
@@ -139,6 +140,13 @@ fit_result fit(const fit_options& opt, const data::dataset& train, const data::d
   io::progress_bar total_clock("", 0);
   fit_result result;
 
+  if (first_epoch >= opt.epochs) {
+    // Nothing left to train: report the restored model instead of an empty run.
+    std::mt19937_64 rng(opt.seed);
+    result.final_test_accuracy = evaluate(model, test, opt.batch_size, opt.time_steps, opt.encoding, rng);
+    std::fprintf(stderr, "nothing to train: the checkpoint is at epoch %d and --epochs is %d\n", first_epoch, opt.epochs);
+  }
+  result.total_epochs = first_epoch;
   for (int epoch = first_epoch; epoch < opt.epochs; ++epoch) {
     // Every random stream is a function of (seed, epoch), so a resumed run repeats an uninterrupted one.
     std::mt19937_64 rng(opt.seed * 1000003u + static_cast<std::uint64_t>(epoch));
@@ -192,6 +200,7 @@ fit_result fit(const fit_options& opt, const data::dataset& train, const data::d
     io::save_checkpoint(checkpoint_path, ck);
     result.final_test_accuracy = test_acc;
     ++result.epochs_run;
+    result.total_epochs = epoch + 1;
   }
   result.seconds = total_clock.seconds_since_start();
   metrics.write(io::json_record{}.add("event", "end").add("test_accuracy", result.final_test_accuracy).add("seconds", result.seconds));

@@ -1,0 +1,397 @@
+// Tests of io/checkpoint.hpp (round trip, every corruption the loader must catch, atomic save) and
+// of the JSON-lines writer in io/metrics.hpp (quoting, escaping, NaN/inf -> null, appending).
+#define BOOST_TEST_MODULE checkpoint
+#define BOOST_TEST_DYN_LINK
+#include <boost/test/unit_test.hpp>
+
+#include <stdlib.h>  // mkdtemp
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <iterator>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "spikefuse/io/checkpoint.hpp"
+#include "spikefuse/io/metrics.hpp"
+
+namespace fs = std::filesystem;
+namespace io = spikefuse::io;
+
+namespace {
+
+using bytes = std::vector<char>;
+
+/// A fresh directory per test case, removed with everything in it afterwards.
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::string tmpl = (fs::temp_directory_path() / "spikefuse_test_checkpoint_XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + tmpl);
+    path = tmpl;
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+bytes read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  BOOST_TEST_REQUIRE(static_cast<bool>(in), "cannot read " << path);
+  return bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_bytes(const std::string& path, const bytes& b) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(b.data(), static_cast<std::streamsize>(b.size()));
+  BOOST_TEST_REQUIRE(static_cast<bool>(out), "cannot write " << path);
+}
+
+io::checkpoint_state sample_state() {
+  io::checkpoint_state s;
+  s.network = "Network<Input<784>, Linear<800>, OTTTLIF<tau=2>, Linear<10>>";
+  s.method = "ottt_a";
+  s.optimizer = "adam";
+  s.epochs_done = 7;
+  s.optimizer_steps = 3283;
+  s.seed = 0xFEDCBA9876543210ull;  // above INT64_MAX: the full 64 bits must survive
+  for (int i = 0; i < 257; ++i) s.parameters.push_back(static_cast<float>(i) * 0.37f - 40.f);
+  s.parameters.push_back(-0.f);
+  s.parameters.push_back(std::numeric_limits<float>::denorm_min());
+  s.parameters.push_back(std::numeric_limits<float>::max());
+  for (std::size_t i = 0; i < 2 * s.parameters.size(); ++i) s.optimizer_state.push_back(1e-8f * static_cast<float>(i + 1));
+  return s;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+}
+
+void check_equal(const io::checkpoint_state& a, const io::checkpoint_state& b) {
+  BOOST_TEST(a.network == b.network);
+  BOOST_TEST(a.method == b.method);
+  BOOST_TEST(a.optimizer == b.optimizer);
+  BOOST_TEST(a.epochs_done == b.epochs_done);
+  BOOST_TEST(a.optimizer_steps == b.optimizer_steps);
+  BOOST_TEST(a.seed == b.seed);
+  BOOST_TEST(a.parameters.size() == b.parameters.size());
+  BOOST_TEST(a.optimizer_state.size() == b.optimizer_state.size());
+  BOOST_TEST(same_bits(a.parameters, b.parameters), "parameters differ bitwise");
+  BOOST_TEST(same_bits(a.optimizer_state, b.optimizer_state), "optimizer state differs bitwise");
+}
+
+/// Byte offset of the first parameter float in a file written from `s`.
+std::size_t parameters_offset(const io::checkpoint_state& s) {
+  return 8 + 4 + (4 + s.network.size()) + (4 + s.method.size()) + (4 + s.optimizer.size()) + 4 + 8 + 8 + 8;
+}
+
+/// Runs load_checkpoint(path), which must throw checkpoint_error whose message contains every one of `parts`.
+void expect_load_error(const std::string& path, std::initializer_list<std::string> parts) {
+  try {
+    (void)io::load_checkpoint(path);
+    BOOST_ERROR("load_checkpoint(" << path << ") did not throw");
+  } catch (const io::checkpoint_error& e) {
+    const std::string what = e.what();
+    for (const auto& p : parts) BOOST_TEST(what.find(p) != std::string::npos, "'" << what << "' should contain '" << p << "'");
+  }
+}
+
+}  // namespace
+
+// ---- round trip -------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(round_trip_keeps_every_field) {
+  temp_dir dir;
+  const auto path = dir.file("checkpoint.bin");
+  const auto s = sample_state();
+  io::save_checkpoint(path, s);
+  BOOST_TEST(!fs::exists(path + ".tmp"), "the temporary file must be renamed away");
+  check_equal(io::load_checkpoint(path), s);
+}
+
+BOOST_AUTO_TEST_CASE(round_trip_of_empty_state) {
+  temp_dir dir;
+  const auto path = dir.file("empty.bin");
+  io::checkpoint_state s;  // empty strings and arrays, zero counters
+  io::save_checkpoint(path, s);
+  check_equal(io::load_checkpoint(path), s);
+}
+
+BOOST_AUTO_TEST_CASE(save_replaces_previous_checkpoint) {
+  temp_dir dir;
+  const auto path = dir.file("checkpoint.bin");
+  auto s = sample_state();
+  io::save_checkpoint(path, s);
+  s.epochs_done = 8;
+  s.parameters[0] = 123.5f;
+  s.optimizer_state.pop_back();
+  io::save_checkpoint(path, s);
+  check_equal(io::load_checkpoint(path), s);
+}
+
+BOOST_AUTO_TEST_CASE(same_state_gives_same_bytes) {
+  temp_dir dir;
+  const auto s = sample_state();
+  io::save_checkpoint(dir.file("a.bin"), s);
+  io::save_checkpoint(dir.file("b.bin"), s);
+  BOOST_TEST((read_bytes(dir.file("a.bin")) == read_bytes(dir.file("b.bin"))));
+}
+
+// ---- corruption -------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(flipped_payload_byte_is_a_checksum_error) {
+  temp_dir dir;
+  const auto path = dir.file("checkpoint.bin");
+  const auto s = sample_state();
+  io::save_checkpoint(path, s);
+  const bytes good = read_bytes(path);
+  const std::size_t params = parameters_offset(s);
+  // A byte inside a parameter, inside the optimizer state, inside a text field and in the counters:
+  // none changes a length, so only the checksum can catch them.
+  const std::size_t positions[] = {params + 5 * sizeof(float) + 2, good.size() - 8 - 3, 8 + 4 + 4 + 3,
+                                   params - 8 - 8 - 1 /* optimizer_steps */};
+  for (const std::size_t pos : positions) {
+    BOOST_TEST_CONTEXT("byte " << pos << " of " << good.size()) {
+      bytes bad = good;
+      bad[pos] = static_cast<char>(bad[pos] ^ 0x10);
+      write_bytes(path, bad);
+      expect_load_error(path, {"checksum", path});
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(flipped_stored_checksum_is_a_checksum_error) {
+  temp_dir dir;
+  const auto path = dir.file("checkpoint.bin");
+  io::save_checkpoint(path, sample_state());
+  bytes bad = read_bytes(path);
+  bad.back() = static_cast<char>(bad.back() ^ 0x01);
+  write_bytes(path, bad);
+  expect_load_error(path, {"checksum mismatch"});
+}
+
+BOOST_AUTO_TEST_CASE(every_truncation_is_reported) {
+  temp_dir dir;
+  const auto path = dir.file("checkpoint.bin");
+  io::save_checkpoint(path, sample_state());
+  const bytes good = read_bytes(path);
+  // Every proper prefix, from the empty file to one byte short of the checksum's end.
+  for (std::size_t n = 0; n < good.size(); ++n) {
+    BOOST_TEST_CONTEXT("truncated to " << n << " of " << good.size() << " bytes") {
+      write_bytes(path, bytes(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n)));
+      expect_load_error(path, {"truncated", path});
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_magic) {
+  temp_dir dir;
+  const auto path = dir.file("checkpoint.bin");
+  io::save_checkpoint(path, sample_state());
+  bytes bad = read_bytes(path);
+  bad[0] = 'X';
+  write_bytes(path, bad);
+  expect_load_error(path, {"not a spikefuse checkpoint", path});
+
+  // Some other file altogether.
+  write_bytes(path, bytes{'{', '"', 'e', 'v', 'e', 'n', 't', '"', ':', ' ', '1', '}', '\n'});
+  expect_load_error(path, {"not a spikefuse checkpoint"});
+}
+
+BOOST_AUTO_TEST_CASE(wrong_version) {
+  temp_dir dir;
+  const auto path = dir.file("checkpoint.bin");
+  io::save_checkpoint(path, sample_state());
+  bytes bad = read_bytes(path);
+  const std::uint32_t v = 2;
+  std::memcpy(bad.data() + 8, &v, sizeof v);
+  write_bytes(path, bad);
+  expect_load_error(path, {"format version 2", "reads version 1"});
+}
+
+BOOST_AUTO_TEST_CASE(trailing_bytes) {
+  temp_dir dir;
+  const auto path = dir.file("checkpoint.bin");
+  io::save_checkpoint(path, sample_state());
+  bytes bad = read_bytes(path);
+  bad.push_back('\0');
+  write_bytes(path, bad);
+  expect_load_error(path, {"trailing bytes"});
+}
+
+BOOST_AUTO_TEST_CASE(absurd_lengths_fail_before_allocating) {
+  temp_dir dir;
+  const auto path = dir.file("checkpoint.bin");
+  const auto s = sample_state();
+  io::save_checkpoint(path, s);
+  const bytes good = read_bytes(path);
+
+  bytes bad = good;  // network name length 0xFFFFFFFF
+  std::memset(bad.data() + 12, 0xFF, 4);
+  write_bytes(path, bad);
+  expect_load_error(path, {"text field claims", "corrupt"});
+
+  bad = good;  // parameter count 2^63
+  const std::size_t count_at = parameters_offset(s) - 8;
+  bad[count_at + 7] = static_cast<char>(0x80);
+  write_bytes(path, bad);
+  expect_load_error(path, {"array claims", "corrupt"});
+}
+
+BOOST_AUTO_TEST_CASE(missing_file) {
+  temp_dir dir;
+  const auto path = dir.file("no_such_checkpoint.bin");
+  expect_load_error(path, {"cannot open checkpoint", path, "No such file"});
+}
+
+BOOST_AUTO_TEST_CASE(directory_instead_of_file) {
+  temp_dir dir;
+  // fopen("rb") of a directory succeeds on Linux; the first read fails.
+  try {
+    (void)io::load_checkpoint(dir.path.string());
+    BOOST_ERROR("loading a directory did not throw");
+  } catch (const io::checkpoint_error& e) {
+    BOOST_TEST_MESSAGE("directory: " << e.what());
+    BOOST_TEST(std::string(e.what()).find(dir.path.string()) != std::string::npos);
+  }
+}
+
+// ---- atomic save ------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(failed_save_leaves_old_checkpoint_intact) {
+  temp_dir dir;
+  const auto path = dir.file("checkpoint.bin");
+  const auto old_state = sample_state();
+  io::save_checkpoint(path, old_state);
+  const bytes old_bytes = read_bytes(path);
+
+  fs::create_directory(path + ".tmp");  // the temporary file cannot be created
+  auto new_state = old_state;
+  new_state.epochs_done = 99;
+  new_state.parameters.assign(3, 1.f);
+  try {
+    io::save_checkpoint(path, new_state);
+    BOOST_ERROR("save_checkpoint did not throw although " << path << ".tmp is a directory");
+  } catch (const io::checkpoint_error& e) {
+    const std::string what = e.what();
+    BOOST_TEST(what.find(path + ".tmp") != std::string::npos, what);
+  }
+  BOOST_TEST((read_bytes(path) == old_bytes), "the old checkpoint's bytes changed");
+  check_equal(io::load_checkpoint(path), old_state);
+  BOOST_TEST(fs::is_directory(path + ".tmp"));
+}
+
+BOOST_AUTO_TEST_CASE(save_into_missing_directory_throws) {
+  temp_dir dir;
+  const auto path = dir.file("no/such/dir/checkpoint.bin");
+  BOOST_CHECK_THROW(io::save_checkpoint(path, sample_state()), io::checkpoint_error);
+  BOOST_TEST(!fs::exists(path));
+}
+
+BOOST_AUTO_TEST_CASE(failed_rename_throws_and_keeps_target) {
+  temp_dir dir;
+  // The target is a non-empty directory: writing the temp file works, the rename cannot.
+  const auto path = dir.file("checkpoint.bin");
+  fs::create_directory(path);
+  write_bytes((fs::path(path) / "keep").string(), bytes{'x'});
+  try {
+    io::save_checkpoint(path, sample_state());
+    BOOST_ERROR("save_checkpoint over a non-empty directory did not throw");
+  } catch (const io::checkpoint_error& e) {
+    BOOST_TEST(std::string(e.what()).find("cannot rename") != std::string::npos, e.what());
+  }
+  BOOST_TEST(fs::is_regular_file(fs::path(path) / "keep"));
+}
+
+// ---- metrics JSON -------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(json_quotes_and_escapes) {
+  using io::json_record;
+  BOOST_TEST(json_record::quote("plain") == "\"plain\"");
+  BOOST_TEST(json_record::quote("") == "\"\"");
+  BOOST_TEST(json_record::quote("a\"b") == "\"a\\\"b\"");
+  BOOST_TEST(json_record::quote("back\\slash") == "\"back\\\\slash\"");
+  BOOST_TEST(json_record::quote("line\nbreak\ttab") == "\"line\\nbreak\\ttab\"");
+  BOOST_TEST(json_record::quote(std::string("\r\x01\x1f", 3)) == "\"\\u000d\\u0001\\u001f\"");
+  BOOST_TEST(json_record::quote(std::string("nul\0x", 5)) == "\"nul\\u0000x\"");
+  BOOST_TEST(json_record::quote("caf\xc3\xa9 \x7f") == "\"caf\xc3\xa9 \x7f\"");  // UTF-8 and DEL pass through
+}
+
+BOOST_AUTO_TEST_CASE(json_record_fields) {
+  const std::string s = io::json_record{}
+                            .add("event", "epoch")
+                            .add("epoch", 3)
+                            .add("steps", 1LL << 40)
+                            .add("neg", -7)
+                            .add("loss", 0.25)
+                            .add("path", std::string("C:\\runs\\\"x\""))
+                            .add("we\"ird\nkey", "v")
+                            .str();
+  BOOST_TEST(s ==
+             "{\"event\": \"epoch\", \"epoch\": 3, \"steps\": 1099511627776, \"neg\": -7, \"loss\": 0.25, "
+             "\"path\": \"C:\\\\runs\\\\\\\"x\\\"\", \"we\\\"ird\\nkey\": \"v\"}");
+  BOOST_TEST(io::json_record{}.str() == "{}");
+}
+
+BOOST_AUTO_TEST_CASE(json_non_finite_is_null) {
+  const std::string s = io::json_record{}
+                            .add("nan", std::nan(""))
+                            .add("inf", std::numeric_limits<double>::infinity())
+                            .add("ninf", -std::numeric_limits<double>::infinity())
+                            .add("ok", 1.5)
+                            .str();
+  BOOST_TEST(s == "{\"nan\": null, \"inf\": null, \"ninf\": null, \"ok\": 1.5}");
+  BOOST_TEST(s.find("nan\": n") != std::string::npos);
+  BOOST_TEST(s.find("inf\": null") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(json_doubles_round_trip_floats) {
+  // Nine significant digits: every float survives the text; tiny and huge values stay valid JSON numbers.
+  const float values[] = {0.1f, 1.f / 3.f, 87.654321f, 1e-30f, 3.0e38f, -2.5e-7f};
+  for (const float v : values) {
+    const std::string s = io::json_record{}.add("x", static_cast<double>(v)).str();
+    const std::string num = s.substr(6, s.size() - 7);  // {"x": <num>}
+    BOOST_TEST_CONTEXT(s) {
+      BOOST_TEST(num.find_first_not_of("0123456789+-.e") == std::string::npos);
+      BOOST_TEST(std::stof(num) == v);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(metrics_writer_appends_lines) {
+  temp_dir dir;
+  const auto path = dir.file("metrics.jsonl");
+  {
+    io::metrics_writer w(path);
+    w.write(io::json_record{}.add("event", "start"));
+    w.write(io::json_record{}.add("event", "epoch").add("loss", std::nan("")));
+  }
+  {
+    io::metrics_writer w(path);  // a resumed run continues the same file
+    w.write(io::json_record{}.add("event", "end"));
+  }
+  const bytes b = read_bytes(path);
+  const std::string text(b.begin(), b.end());
+  BOOST_TEST(text == "{\"event\": \"start\"}\n{\"event\": \"epoch\", \"loss\": null}\n{\"event\": \"end\"}\n");
+}
+
+BOOST_AUTO_TEST_CASE(metrics_writer_reports_unwritable_path) {
+  temp_dir dir;
+  const auto path = dir.file("missing_dir/metrics.jsonl");
+  try {
+    io::metrics_writer w(path);
+    BOOST_ERROR("metrics_writer opened " << path);
+  } catch (const std::runtime_error& e) {
+    BOOST_TEST(std::string(e.what()).find(path) != std::string::npos, e.what());
+  }
+}
