@@ -36,7 +36,7 @@ step() {  # step NAME COMMAND...: run, log, record pass/fail
 }
 
 bin="$(mktemp -d)"
-step build_cuda_neuron nvcc -std=c++20 -O2 -fmad=false -arch=sm_"$arch" -Iinclude tests/cuda/neuron_kernels.cu \
+step build_cuda_neuron nvcc -std=c++20 -O2 -Xcompiler=-ffp-contract=off -arch=sm_"$arch" -Iinclude tests/cuda/neuron_kernels.cu \
   -o "$bin/test_cuda_neuron"
 if [[ -x "$bin/test_cuda_neuron" ]]; then
   step test_cuda_neuron "$bin/test_cuda_neuron"

@@ -31,7 +31,17 @@ constexpr float cos(float x) { return std::cos(x); }
 constexpr float pow(float x, float y) { return std::pow(x, y); }
 #endif
 
-/// Compile-time finiteness test (std::isfinite is not constexpr in C++20).
-constexpr bool is_finite(double x) { return x == x && x - x == 0.0; }
+/// Compile-time finiteness test (std::isfinite is not constexpr in C++20). Comparisons only: x − x on
+/// an infinity is not a constant expression and would hide the library's own message.
+constexpr bool is_finite(double x) { return x == x && x <= 1.7976931348623157e308 && x >= -1.7976931348623157e308; }
+
+/// a·b rounded once, never fused into a following add: the OTTT trace must round like SpikingJelly's
+/// separate multiply and add. nvcc contracts by default (-fmad=true); __fmul_rn is never contracted.
+/// Host builds rely on -ffp-contract=off, which the spikefuse CMake target sets.
+#if defined(__CUDA_ARCH__)
+SF_HOST_DEVICE constexpr float mul_rn(float a, float b) { return __fmul_rn(a, b); }
+#else
+SF_HOST_DEVICE constexpr float mul_rn(float a, float b) { return a * b; }
+#endif
 
 }  // namespace spikefuse::math

@@ -55,6 +55,17 @@ constexpr auto infer_layer() {
   }
 }
 
+/// The input port, or a stand-in when the first layer is not an Input (already reported by Network),
+/// so that one mistake gives one error.
+template <class First>
+struct input_port_of {
+  using type = port<features(1), signal::current>;
+};
+template <int C, int H, int W>
+struct input_port_of<Input<C, H, W>> {
+  using type = typename Input<C, H, W>::output;
+};
+
 /// ports = (port_0, port_1, ..., port_n), inferred left to right. A plain recursion keeps the
 /// compiler's instantiation trail short: one line per layer up to the faulty one.
 template <std::size_t Index, class In, class... Layers>

@@ -26,7 +26,7 @@ struct Network {
   static constexpr auto layer_types = boost::hana::tuple_t<First, Layers...>;
 
  private:
-  using ports_tuple = typename dsl::port_chain<1, typename First::output, Layers...>::ports;
+  using ports_tuple = typename dsl::port_chain<1, typename dsl::input_port_of<First>::type, Layers...>::ports;
 
  public:
   template <std::size_t I>

@@ -14,11 +14,12 @@ namespace spikefuse {
 namespace detail {
 template <lif_params P>
 constexpr bool lif_params_valid() {
-  static_assert(math::is_finite(P.tau) && math::is_finite(P.v_threshold) &&
-                    math::is_finite(P.reset.v_reset),
-                "spikefuse: LIF parameters must be finite numbers");
-  static_assert(P.tau > 1.0, "spikefuse: LIF tau must be greater than 1 (SpikingJelly asserts tau > 1)");
-  static_assert(P.reset.soft || P.reset.v_reset < P.v_threshold,
+  // Only the first failing check reports: a NaN τ is "not finite", not also "not greater than 1".
+  constexpr bool finite =
+      math::is_finite(P.tau) && math::is_finite(P.v_threshold) && math::is_finite(P.reset.v_reset);
+  static_assert(finite, "spikefuse: LIF parameters must be finite numbers");
+  static_assert(!finite || P.tau > 1.0, "spikefuse: LIF tau must be greater than 1 (SpikingJelly asserts tau > 1)");
+  static_assert(!finite || P.reset.soft || P.reset.v_reset < P.v_threshold,
                 "spikefuse: a hard reset needs v_reset below v_threshold");
   return true;
 }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "spikefuse/config.hpp"
+#include "spikefuse/core/math.hpp"
 #include "spikefuse/neuron/lif_params.hpp"
 
 namespace spikefuse {
@@ -58,7 +59,7 @@ SF_HOST_DEVICE constexpr float reset(float h, float spike) {
 
 template <lif_params P>
 SF_HOST_DEVICE constexpr float trace(float trace_prev, float spike) {
-  return trace_prev * lif_constants<P>::trace_decay + spike;
+  return math::mul_rn(trace_prev, lif_constants<P>::trace_decay) + spike;
 }
 
 /// Gradient w.r.t. the input current x of one step, given ∂L/∂s and ψ = g'(h − θ).
