@@ -13,6 +13,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -258,8 +259,11 @@ class model {
       }
       multiply(n, b.mask, prev.out, b.out);
       if (Out::traced) multiply(n, b.mask, prev.out_trace, b.out_trace);
+    } else if constexpr (std::is_same_v<L, Flatten>) {
+      // Aliases its input's buffers: nothing to do.
+    } else {
+      static_assert(dsl::always_false<L>, "spikefuse: the CPU backend has no implementation for this layer");
     }
-    // Flatten aliases its input: nothing to do.
   }
 
   template <std::size_t I>
@@ -293,8 +297,11 @@ class model {
         scale(n, L::factor, b.grad_out, prev.grad_out);
       } else if constexpr (is_dropout<L>) {
         multiply(n, b.mask, b.grad_out, prev.grad_out);
+      } else if constexpr (std::is_same_v<L, Flatten>) {
+        // Its gradient buffer is its input's.
+      } else {
+        static_assert(dsl::always_false<L>, "spikefuse: the CPU backend has no backward for this layer");
       }
-      // Flatten: its gradient buffer is its input's.
     }
   }
 
