@@ -95,6 +95,14 @@ int main(int argc, char** argv) {
       throw sf::io::flag_error("--k must be between 1 and T for sltt_k");
     if (opt.optimizer.nesterov && opt.optimizer.kind != sf::optimizer_kind::sgd)
       throw sf::io::flag_error("--nesterov needs --optimizer sgd");
+    if (opt.optimizer.nesterov && opt.optimizer.momentum == 0.f)
+      throw sf::io::flag_error("--nesterov needs --momentum above 0");
+    if (opt.optimizer.momentum < 0.f) throw sf::io::flag_error("--momentum must be at least 0");
+    if (opt.optimizer.weight_decay < 0.f) throw sf::io::flag_error("--weight-decay must be at least 0");
+    if (opt.warmup_epochs < 0.f || opt.warmup_epochs > static_cast<float>(opt.epochs))
+      throw sf::io::flag_error("--warmup-epochs must be between 0 and --epochs");
+    if (opt.loss.mse_weight < 0.f || opt.loss.mse_weight > 1.f)
+      throw sf::io::flag_error("--mse-weight must be between 0 and 1");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;

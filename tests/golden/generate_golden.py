@@ -485,9 +485,8 @@ def run_mlp(run, init, xs, labels, rec):
             for i in range(2):
                 spike_sum[i] += captured[i].sum().item()
                 spike_cnt[i] += captured[i].numel()
-            if run == "ottt_a" and b == 0:
-                rec(p + "s0", captured[0])
-                rec(p + "s1", captured[1])
+            rec(p + "s0", captured[0])
+            rec(p + "s1", captured[1])
             if online:
                 for l, lin in enumerate(lins):
                     rec(p + "gw%d" % l, lin.weight.grad)
@@ -561,7 +560,7 @@ def gen_mlp():
     w.comment("  ottt_a/sltt/slttk: zero_grad once per batch, backward every (selected) step, [record b<b>/gw,gb], step.")
     w.comment("  functional.detach_net(net) after every step; functional.reset_net(net) after every batch.")
     w.comment("  b<b>/w<l>, b<b>/bias<l>: parameters after the batch's last optimizer.step().")
-    w.comment("ottt_a/b0/t<t>/s0 [B,16], s1 [B,10]: outputs (spikes) of the two neurons (before Scale).")
+    w.comment("<run>/b<b>/t<t>/s0 [B,16], s1 [B,10]: outputs (spikes) of the two neurons (before Scale), every step.")
     w.comment("ottt_a, ottt_o and sltt were cross-checked bitwise against spikingjelly's own")
     w.comment("  learning.online_learning.ottt_online_training (logits and weights after every batch).")
 

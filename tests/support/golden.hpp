@@ -3,6 +3,8 @@
 
 #include <cmath>
 #include <cstddef>
+#include <limits>
+#include <span>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -65,7 +67,9 @@ class golden_file {
 /// floor = 1 is the normwise relative error ‖a − b‖∞ / ‖b‖∞, the quantity float error analysis bounds
 /// for sums (|fl(Σ) − Σ| ≤ γ_n Σ|terms|): an element that is small because its terms cancel keeps the
 /// absolute error of its terms. A smaller floor tightens the check toward elementwise.
-inline double max_relative_error(const float* actual, const std::vector<float>& expected, double floor = 1.0) {
+/// Sizes must agree: a shape mistake is an infinite error, not an out-of-bounds read.
+inline double max_relative_error(std::span<const float> actual, const std::vector<float>& expected, double floor = 1.0) {
+  if (actual.size() != expected.size()) return std::numeric_limits<double>::infinity();
   double scale = 0.0;
   for (const float e : expected) scale = std::max(scale, static_cast<double>(std::fabs(e)));
   const double smallest = std::max(floor * scale, 1e-30);

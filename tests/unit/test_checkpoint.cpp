@@ -62,6 +62,7 @@ io::checkpoint_state sample_state() {
   s.network = "Network<Input<784>, Linear<800>, OTTTLIF<tau=2>, Linear<10>>";
   s.method = "ottt_a";
   s.optimizer = "adam";
+  s.run_config = "seed=42 batch_size=128 T=4 encoding=direct k=0";
   s.epochs_done = 7;
   s.optimizer_steps = 3283;
   s.seed = 0xFEDCBA9876543210ull;  // above INT64_MAX: the full 64 bits must survive
@@ -81,6 +82,7 @@ void check_equal(const io::checkpoint_state& a, const io::checkpoint_state& b) {
   BOOST_TEST(a.network == b.network);
   BOOST_TEST(a.method == b.method);
   BOOST_TEST(a.optimizer == b.optimizer);
+  BOOST_TEST(a.run_config == b.run_config);
   BOOST_TEST(a.epochs_done == b.epochs_done);
   BOOST_TEST(a.optimizer_steps == b.optimizer_steps);
   BOOST_TEST(a.seed == b.seed);
@@ -92,7 +94,8 @@ void check_equal(const io::checkpoint_state& a, const io::checkpoint_state& b) {
 
 /// Byte offset of the first parameter float in a file written from `s`.
 std::size_t parameters_offset(const io::checkpoint_state& s) {
-  return 8 + 4 + (4 + s.network.size()) + (4 + s.method.size()) + (4 + s.optimizer.size()) + 4 + 8 + 8 + 8;
+  return 8 + 4 + (4 + s.network.size()) + (4 + s.method.size()) + (4 + s.optimizer.size()) +
+         (4 + s.run_config.size()) + 4 + 8 + 8 + 8;
 }
 
 /// Runs load_checkpoint(path), which must throw checkpoint_error whose message contains every one of `parts`.
@@ -213,10 +216,10 @@ BOOST_AUTO_TEST_CASE(wrong_version) {
   const auto path = dir.file("checkpoint.bin");
   io::save_checkpoint(path, sample_state());
   bytes bad = read_bytes(path);
-  const std::uint32_t v = 2;
+  const std::uint32_t v = 1;
   std::memcpy(bad.data() + 8, &v, sizeof v);
   write_bytes(path, bad);
-  expect_load_error(path, {"format version 2", "reads version 1"});
+  expect_load_error(path, {"format version 1", "reads version 2"});
 }
 
 BOOST_AUTO_TEST_CASE(trailing_bytes) {
@@ -245,7 +248,7 @@ BOOST_AUTO_TEST_CASE(absurd_lengths_fail_before_allocating) {
   const std::size_t count_at = parameters_offset(s) - 8;
   bad[count_at + 7] = static_cast<char>(0x80);
   write_bytes(path, bad);
-  expect_load_error(path, {"array claims", "corrupt"});
+  expect_load_error(path, {"array claims", "truncated"});
 }
 
 BOOST_AUTO_TEST_CASE(missing_file) {

@@ -57,7 +57,7 @@ outcome run_case(const case_data& c) {
     }
     all_gx.insert(all_gx.end(), gx.begin(), gx.end());
   }
-  o.grad_rel_error = sf::test::max_relative_error(all_gx.data(), c.grad_x, 1e-2);  // near-elementwise
+  o.grad_rel_error = sf::test::max_relative_error(all_gx, c.grad_x, 1e-2);  // near-elementwise
   if (!c.eval_spike.empty()) {
     std::fill(v.begin(), v.end(), sf::lif_constants<Neuron::params>::v_init);
     for (int t = 0; t < c.T; ++t) {

@@ -4,6 +4,7 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
+#include <cmath>
 #include <random>
 #include <set>
 #include <vector>
@@ -129,4 +130,87 @@ BOOST_AUTO_TEST_CASE(training_reduces_the_loss_on_a_fixed_batch) {
     last = r.loss;
   }
   BOOST_TEST(last < 0.5 * first);
+}
+
+BOOST_AUTO_TEST_CASE(a_neuron_before_the_first_linear_trains) {
+  // Input → LIF → Linear: no backward reaches the neuron, so it keeps no ψ, but its trace feeds the
+  // Linear's weight gradient.
+  using First = sf::Network<sf::Input<4>, sf::OTTTLIF<>, sf::Linear<2>>;
+  sf::cpu::model<First> m(2, 0, 1);
+  sf::optimizer_config oc;
+  oc.kind = sf::optimizer_kind::sgd;
+  oc.momentum = 0.f;
+  sf::optimizer opt(oc);
+  const std::vector<std::uint8_t> labels{0, 1};
+  const sf::step_encoder encode = [](int, float* x) {
+    for (int i = 0; i < 8; ++i) x[i] = 1.5f;
+  };
+  const std::vector<char> all(3, 1);
+  sf::train_batch(m, opt, 0.1f, 2, 3, encode, labels, sf::loss_config{}, sf::update_schedule::per_batch, all);
+  BOOST_TEST(m.trace_of(1)[0] == 1.75f);  // spikes at t = 0, 1, 2 with τ = 2 (soft reset, h = 1.5, 1.75, 1.875)
+}
+
+BOOST_AUTO_TEST_CASE(an_optimizer_needing_more_state_than_the_model_has_is_refused) {
+  sf::cpu::model<Net> m(2, 1, 1);  // one slot: enough for SGD with momentum, not for Adam
+  sf::optimizer adam(sf::optimizer_config{});
+  const std::vector<std::uint8_t> labels{0, 1};
+  const sf::step_encoder encode = [](int, float* x) {
+    for (int i = 0; i < 32; ++i) x[i] = 0.5f;
+  };
+  const std::vector<char> all(2, 1);
+  BOOST_CHECK_THROW(sf::train_batch(m, adam, 1e-3f, 2, 2, encode, labels, sf::loss_config{},
+                                    sf::update_schedule::per_batch, all),
+                    std::invalid_argument);
+  BOOST_CHECK_THROW(m.optimizer_slot(1), std::out_of_range);
+}
+
+BOOST_AUTO_TEST_CASE(reseeding_repeats_the_dropout_masks) {
+  sf::cpu::model<Net> m(4, 0, 2);
+  std::vector<float> first, second;
+  for (auto* out : {&first, &second}) {
+    m.reseed(1234);
+    m.reset_state(4, sf::phase::train);
+    fill_input(m, 4, 0);
+    m.forward(sf::phase::train);
+    out->assign(m.output_of(4), m.output_of(4) + 4 * 64);
+  }
+  BOOST_TEST(first == second);
+}
+
+BOOST_AUTO_TEST_CASE(a_partial_batch_trains_like_a_model_built_for_it) {
+  // Same weights (same seed), same two samples: a model for 4 samples given 2 must compute the same
+  // gradients as a model built for exactly 2.
+  sf::cpu::model<Net> big(4, 0, 9), exact(2, 0, 9);
+  sf::optimizer_config oc;
+  oc.kind = sf::optimizer_kind::sgd;
+  oc.momentum = 0.f;
+  const std::vector<std::uint8_t> labels{2, 1};
+  const std::vector<char> all(3, 1);
+  std::vector<float> grads[2];
+  int k = 0;
+  for (auto* m : {&big, &exact}) {
+    sf::optimizer opt(oc);
+    const sf::step_encoder encode = [&](int t, float* x) {
+      for (int i = 0; i < 2 * 16; ++i) x[i] = static_cast<float>((i * 5 + t * 3) % 11) / 4.f;
+    };
+    sf::train_batch(*m, opt, 0.f, 2, 3, encode, labels, sf::loss_config{}, sf::update_schedule::per_batch, all);
+    grads[k++].assign(m->gradients().begin(), m->gradients().end());
+  }
+  BOOST_TEST_REQUIRE(grads[0].size() == grads[1].size());
+  double norm = 0;
+  for (std::size_t i = 0; i < grads[0].size(); ++i) {
+    BOOST_TEST(grads[0][i] == grads[1][i], boost::test_tools::tolerance(1e-5f));
+    norm += std::fabs(grads[1][i]);
+  }
+  BOOST_TEST(norm > 0);
+}
+
+BOOST_AUTO_TEST_CASE(flatten_may_end_the_network) {
+  using Tail = sf::Network<sf::Input<4>, sf::Linear<2>, sf::Flatten>;
+  sf::cpu::model<Tail> m(1, 0, 1);
+  m.reset_state(1, sf::phase::eval);
+  for (int i = 0; i < 4; ++i) m.input()[i] = 1.f;
+  m.forward(sf::phase::eval);
+  m.forward(sf::phase::eval);
+  BOOST_TEST(m.logits_sum()[0] == 2.f * m.logits()[0]);
 }

@@ -26,7 +26,7 @@ void check(const std::string& name, sf::optimizer_config cfg, float lr) {
     opt.step(lr, p, gk, s0, s1);
     std::vector<float> ek(expected.begin() + static_cast<long>(k * n), expected.begin() + static_cast<long>((k + 1) * n));
     // A handful of float operations per step, in torch's order up to reassociation: a few ulp.
-    BOOST_TEST_CONTEXT(name << " step " << k) { BOOST_TEST(sf::test::max_relative_error(p.data(), ek, 1e-2) <= 1e-6); }
+    BOOST_TEST_CONTEXT(name << " step " << k) { BOOST_TEST(sf::test::max_relative_error(p, ek, 1e-2) <= 1e-6); }
   }
 }
 }  // namespace

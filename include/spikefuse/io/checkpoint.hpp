@@ -4,8 +4,10 @@
 // full disk never destroys the previous checkpoint. Loading checks every field and says what is wrong.
 #pragma once
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -25,6 +27,7 @@ struct checkpoint_state {
   std::string network;            // dsl::network_signature<Net>()
   std::string method;             // e.g. "ottt_a"
   std::string optimizer;          // e.g. "adam"
+  std::string run_config;         // settings a resume must share (seed, batch size, T, encoding, k)
   std::int32_t epochs_done = 0;
   std::int64_t optimizer_steps = 0;
   std::uint64_t seed = 0;
@@ -34,7 +37,7 @@ struct checkpoint_state {
 
 namespace detail {
 inline constexpr char checkpoint_magic[8] = {'S', 'P', 'K', 'F', 'C', 'K', 'P', 'T'};
-inline constexpr std::uint32_t checkpoint_version = 1;
+inline constexpr std::uint32_t checkpoint_version = 2;
 
 struct fnv1a {
   std::uint64_t h = 1469598103934665603ull;
@@ -72,7 +75,8 @@ class writer {
 
 class reader {
  public:
-  reader(std::FILE* f, std::string path) : f_(f), path_(std::move(path)) {}
+  reader(std::FILE* f, std::string path, std::uint64_t file_size)
+      : f_(f), path_(std::move(path)), file_size_(file_size) {}
   void bytes(void* p, std::size_t n) {
     if (n && std::fread(p, 1, n, f_) != n) fail("the file is truncated");
     sum_.feed(p, n);
@@ -92,7 +96,9 @@ class reader {
   }
   std::vector<float> floats() {
     const auto n = pod<std::uint64_t>();
-    if (n > (std::uint64_t{1} << 34)) fail("an array claims " + std::to_string(n) + " floats: the file is corrupt");
+    // Check against the bytes left before allocating: a corrupt length must not ask for gigabytes.
+    const auto pos = static_cast<std::uint64_t>(std::ftell(f_));
+    if (n > (file_size_ - pos) / sizeof(float)) fail("the file is truncated (an array claims " + std::to_string(n) + " floats)");
     std::vector<float> v(static_cast<std::size_t>(n));
     bytes(v.data(), v.size() * sizeof(float));
     return v;
@@ -103,8 +109,18 @@ class reader {
  private:
   std::FILE* f_;
   std::string path_;
+  std::uint64_t file_size_;
   fnv1a sum_;
 };
+
+/// Makes a rename durable: the directory entry is flushed too.
+inline void sync_directory(const std::string& path) {
+  const auto dir = std::filesystem::path(path).parent_path();
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;  // best effort: the file itself is already on disk
+  ::fsync(fd);
+  ::close(fd);
+}
 }  // namespace detail
 
 /// Writes atomically: the previous file at `path` stays intact until the new one is complete on disk.
@@ -118,6 +134,7 @@ inline void save_checkpoint(const std::string& path, const checkpoint_state& s) 
   w.str(s.network);
   w.str(s.method);
   w.str(s.optimizer);
+  w.str(s.run_config);
   w.pod(s.epochs_done);
   w.pod(s.optimizer_steps);
   w.pod(s.seed);
@@ -137,6 +154,7 @@ inline void save_checkpoint(const std::string& path, const checkpoint_state& s) 
     std::remove(tmp.c_str());
     throw checkpoint_error("cannot rename " + tmp + " to " + path + ": " + ec.message());
   }
+  detail::sync_directory(path);
 }
 
 inline checkpoint_state load_checkpoint(const std::string& path) {
@@ -147,7 +165,9 @@ inline checkpoint_state load_checkpoint(const std::string& path) {
     std::FILE* f;
     ~closer() { std::fclose(f); }
   } close_on_exit{f};
-  detail::reader r(f, path);
+  std::error_code size_ec;
+  const auto file_size = std::filesystem::file_size(path, size_ec);
+  detail::reader r(f, path, size_ec ? 0 : static_cast<std::uint64_t>(file_size));
   char magic[8];
   r.bytes(magic, sizeof magic);
   if (std::memcmp(magic, detail::checkpoint_magic, sizeof magic) != 0) r.fail("not a spikefuse checkpoint (bad magic)");
@@ -157,6 +177,7 @@ inline checkpoint_state load_checkpoint(const std::string& path) {
   s.network = r.str();
   s.method = r.str();
   s.optimizer = r.str();
+  s.run_config = r.str();
   s.epochs_done = r.pod<std::int32_t>();
   s.optimizer_steps = r.pod<std::int64_t>();
   s.seed = r.pod<std::uint64_t>();

@@ -71,10 +71,11 @@ class json_record {
   std::vector<std::pair<std::string, std::string>> fields_;
 };
 
-/// Appends records to a .jsonl file (a resumed run continues the same file).
+/// Writes records to a .jsonl file, from scratch or appended (a resumed run continues its file).
 class metrics_writer {
  public:
-  explicit metrics_writer(const std::string& path) : path_(path), out_(path, std::ios::app) {
+  explicit metrics_writer(const std::string& path, bool append = true)
+      : path_(path), out_(path, append ? std::ios::app : std::ios::trunc) {
     if (!out_) throw std::runtime_error("cannot open metrics file " + path + " for writing");
   }
   void write(const json_record& r) {

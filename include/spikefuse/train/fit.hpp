@@ -1,10 +1,12 @@
 // fit<Net>: epochs × batches of train_batch, test accuracy after every epoch, JSON-lines metrics, atomic checkpoints.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <random>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -52,6 +54,26 @@ inline void gather_labels(const data::dataset& d, std::span<const int> idx, std:
   out.resize(idx.size());
   for (std::size_t i = 0; i < idx.size(); ++i) out[i] = d.labels[static_cast<std::size_t>(idx[i])];
 }
+
+/// x_t of the samples `idx`: the image itself (direct) or Bernoulli spikes drawn from `rng` (Poisson).
+inline step_encoder make_encoder(const data::dataset& d, std::span<const int> idx, data::encoding enc,
+                                 std::mt19937_64& rng) {
+  return [&d, idx, enc, &rng](int, float* x) {
+    if (enc == data::encoding::direct) {
+      data::encode_direct(d, idx, x);
+    } else {
+      data::encode_poisson(d, idx, x, rng);
+    }
+  };
+}
+
+/// The settings a resumed run must share with the run that wrote the checkpoint: they fix the
+/// shuffling, the batches, the steps and the random streams. (Epochs and learning rate may change.)
+inline std::string run_config(const fit_options& opt) {
+  return "seed=" + std::to_string(opt.seed) + " batch_size=" + std::to_string(opt.batch_size) +
+         " T=" + std::to_string(opt.time_steps) + " encoding=" + data::to_string(opt.encoding) +
+         " k=" + std::to_string(opt.method == training_method::sltt_k ? opt.k : 0);
+}
 }  // namespace detail
 
 /// Test-set accuracy of `model` in eval mode.
@@ -65,14 +87,8 @@ double evaluate(Model& model, const data::dataset& test, int batch_size, int tim
   for (int b = 0; b < batches.num_batches(); ++b) {
     const auto idx = batches.batch(b);
     detail::gather_labels(test, idx, labels);
-    const step_encoder encode = [&](int, float* x) {
-      if (enc == data::encoding::direct) {
-        data::encode_direct(test, idx, x);
-      } else {
-        data::encode_poisson(test, idx, x, rng);
-      }
-    };
-    correct += evaluate_batch(model, static_cast<int>(idx.size()), time_steps, encode, labels);
+    correct += evaluate_batch(model, static_cast<int>(idx.size()), time_steps, detail::make_encoder(test, idx, enc, rng),
+                              labels);
   }
   return test.count ? static_cast<double>(correct) / test.count : 0.0;
 }
@@ -97,13 +113,18 @@ fit_result fit(const fit_options& opt, const data::dataset& train, const data::d
   cpu::model<Net> model(opt.batch_size, optimizer_slots(opt.optimizer), opt.seed);
   optimizer optim(opt.optimizer);
   int first_epoch = 0;
-  if (opt.resume && std::filesystem::exists(checkpoint_path)) {
+  const bool resuming = opt.resume && std::filesystem::exists(checkpoint_path);
+  if (opt.resume && !resuming) std::fprintf(stderr, "no checkpoint at %s: starting fresh\n", checkpoint_path.c_str());
+  if (resuming) {
     auto ck = io::load_checkpoint(checkpoint_path);
     if (ck.network != signature)
       throw io::checkpoint_error("checkpoint " + checkpoint_path + " is for network '" + ck.network + "', not '" + signature + "'");
     if (ck.method != to_string(opt.method) || ck.optimizer != to_string(opt.optimizer.kind))
       throw io::checkpoint_error("checkpoint " + checkpoint_path + " was trained with " + ck.method + "/" + ck.optimizer +
                                  ", but this run asks for " + to_string(opt.method) + "/" + to_string(opt.optimizer.kind));
+    if (ck.run_config != detail::run_config(opt))
+      throw io::checkpoint_error("checkpoint " + checkpoint_path + " was written with '" + ck.run_config +
+                                 "', but this run has '" + detail::run_config(opt) + "'");
     const auto slots = static_cast<std::size_t>(optimizer_slots(opt.optimizer));
     if (ck.parameters.size() != model.parameters().size() || ck.optimizer_state.size() != slots * ck.parameters.size())
       throw io::checkpoint_error("checkpoint " + checkpoint_path + " has the wrong number of parameters");
@@ -116,7 +137,8 @@ fit_result fit(const fit_options& opt, const data::dataset& train, const data::d
     std::fprintf(stderr, "resuming from %s after epoch %d\n", checkpoint_path.c_str(), first_epoch);
   }
 
-  io::metrics_writer metrics(opt.out_dir + "/metrics.jsonl");
+  // A fresh run starts a fresh metrics file; a resumed one continues it.
+  io::metrics_writer metrics(opt.out_dir + "/metrics.jsonl", resuming);
   metrics.write(io::json_record{}
                     .add("event", "start")
                     .add("network", signature)
@@ -150,6 +172,7 @@ fit_result fit(const fit_options& opt, const data::dataset& train, const data::d
   for (int epoch = first_epoch; epoch < opt.epochs; ++epoch) {
     // Every random stream is a function of (seed, epoch), so a resumed run repeats an uninterrupted one.
     std::mt19937_64 rng(opt.seed * 1000003u + static_cast<std::uint64_t>(epoch));
+    model.reseed(rng());  // dropout masks
     batches.start_epoch(epoch);
     io::progress_bar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt.epochs), batches.num_batches());
     double loss_sum = 0.0;
@@ -159,13 +182,7 @@ fit_result fit(const fit_options& opt, const data::dataset& train, const data::d
       const auto idx = batches.batch(b);
       detail::gather_labels(train, idx, labels);
       lr = lr_at(static_cast<long long>(epoch) * batches.num_batches() + b);
-      const step_encoder encode = [&](int, float* x) {
-        if (opt.encoding == data::encoding::direct) {
-          data::encode_direct(train, idx, x);
-        } else {
-          data::encode_poisson(train, idx, x, rng);
-        }
-      };
+      const auto encode = detail::make_encoder(train, idx, opt.encoding, rng);
       const auto steps = choose_backward_steps(opt.time_steps, k, rng);
       const auto r = train_batch(model, optim, lr, static_cast<int>(idx.size()), opt.time_steps, encode, labels, opt.loss,
                                  schedule, steps);
@@ -194,6 +211,7 @@ fit_result fit(const fit_options& opt, const data::dataset& train, const data::d
     ck.epochs_done = epoch + 1;
     ck.optimizer_steps = optim.steps();
     ck.seed = opt.seed;
+    ck.run_config = detail::run_config(opt);
     ck.parameters.assign(model.parameters().begin(), model.parameters().end());
     for (int s = 0; s < optimizer_slots(opt.optimizer); ++s)
       ck.optimizer_state.insert(ck.optimizer_state.end(), model.optimizer_slot(s).begin(), model.optimizer_slot(s).end());

@@ -15,8 +15,8 @@
 
 namespace spikefuse {
 
-/// Thrown when a loss becomes NaN or infinite; the parameters of the last good update are kept
-/// in the model only until the caller decides (the trainer never writes checkpoints itself).
+/// Thrown when a loss becomes NaN or infinite. The model may already hold updates of the failing
+/// batch (OTTT_O updates every step); the trainer writes no checkpoint, so what is on disk is intact.
 struct non_finite_loss : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -29,6 +29,7 @@ struct batch_result {
 
 /// Optional observation points (tests, monitors). Both see the model's gradients before the update.
 struct train_hooks {
+  std::function<void(int t, float step_loss)> after_forward;   // every step, before any backward
   std::function<void(int t, float step_loss)> after_backward;  // after the backward of step t
   std::function<void()> before_batch_update;                   // per-batch schedule only
 };
@@ -45,7 +46,12 @@ batch_result train_batch(Model& model, optimizer& opt, float lr, int batch, int 
   constexpr int classes = Model::network::num_outputs;
   if (static_cast<int>(backward_at.size()) != time_steps)
     throw std::invalid_argument("spikefuse: backward_at must have one entry per time step");
-  auto slot = [&](int k) { return k < optimizer_slots(opt.config()) ? model.optimizer_slot(k) : std::span<float>{}; };
+  const int slots = optimizer_slots(opt.config());
+  if (slots > model.optimizer_slots())
+    throw std::invalid_argument("spikefuse: the optimizer needs " + std::to_string(slots) +
+                                " state floats per parameter, but the model was built with " +
+                                std::to_string(model.optimizer_slots()));
+  auto slot = [&](int k) { return k < slots ? model.optimizer_slot(k) : std::span<float>{}; };
   batch_result result;
   result.samples = batch;
   model.reset_state(batch, phase::train);
@@ -60,6 +66,7 @@ batch_result train_batch(Model& model, optimizer& opt, float lr, int batch, int 
       throw non_finite_loss("spikefuse: the loss became " + std::string(std::isnan(loss_t) ? "NaN" : "infinite") +
                             " at time step " + std::to_string(t) + "; lower the learning rate or check the input");
     result.loss += loss_t;
+    if (hooks.after_forward) hooks.after_forward(t, loss_t);
     if (!with_grad) continue;
     if (schedule == update_schedule::per_step) model.zero_grad();
     model.backward();

@@ -33,6 +33,7 @@ struct parameter_tensor {
   long long offset;     // in floats, into parameters() / gradients()
   long long size;
   int rows, cols;       // weight: [out, in]; bias: [out, 1]
+  int fan_in;           // inputs of the layer: sets the initialisation bound 1/√fan_in
 };
 
 template <class Net>
@@ -47,13 +48,12 @@ class model {
   /// optimizer state per parameter (SGD with momentum: 1, Adam: 2). Weights get PyTorch's default
   /// Linear initialisation, U(−1/√in, 1/√in), from `seed`.
   model(int max_batch, int optimizer_slots, std::uint64_t seed)
-      : plan_(make_plan<Net>(max_batch, 0, optimizer_slots)),
+      : plan_(make_plan<Net>(checked_batch(max_batch), 0, checked_slots(optimizer_slots))),
         arena_(floats_in(plan_)),
         max_batch_(max_batch),
+        optimizer_slots_(optimizer_slots),
         rng_(seed) {
-    if (max_batch < 1) throw std::invalid_argument("spikefuse: batch size must be at least 1");
-    if (optimizer_slots < 0) throw std::invalid_argument("spikefuse: optimizer_slots must be >= 0");
-    carve(optimizer_slots);
+    carve();
     initialise_parameters();
   }
 
@@ -63,6 +63,11 @@ class model {
   const memory_plan& plan() const { return plan_; }
   std::size_t allocated_bytes() const { return arena_.capacity_bytes(); }
   int max_batch() const { return max_batch_; }
+  int optimizer_slots() const { return optimizer_slots_; }
+
+  /// Restarts the dropout-mask stream, so that a run resumed at an epoch draws the same masks as an
+  /// uninterrupted one (fit reseeds at every epoch).
+  void reseed(std::uint64_t seed) { rng_.seed(seed); }
   int batch() const { return batch_; }
 
   // ---- sequence lifecycle -------------------------------------------------------------------
@@ -108,6 +113,9 @@ class model {
   std::span<const float> gradients() const { return {grads_, static_cast<std::size_t>(num_params_)}; }
   /// Optimizer slot k (0-based), one float per parameter.
   std::span<float> optimizer_slot(int k) {
+    if (k < 0 || k >= optimizer_slots_)
+      throw std::out_of_range("spikefuse: optimizer slot " + std::to_string(k) + " requested, but the model was built with " +
+                              std::to_string(optimizer_slots_));
     return {slots_ + static_cast<long long>(k) * num_params_, static_cast<std::size_t>(num_params_)};
   }
   const std::vector<parameter_tensor>& tensors() const { return tensors_; }
@@ -144,6 +152,17 @@ class model {
   };
 
   static std::size_t floats_in(const memory_plan& p) { return p.total_bytes() / sizeof(float); }
+  static int checked_batch(int b) {
+    if (b < 1) throw std::invalid_argument("spikefuse: batch size must be at least 1");
+    return b;
+  }
+  static int checked_slots(int k) {
+    if (k < 0) throw std::invalid_argument("spikefuse: optimizer_slots must be >= 0");
+    return k;
+  }
+  /// Uniform in [0, 1) from the raw engine: the same stream with every standard library
+  /// (std::uniform_real_distribution's algorithm is implementation-defined).
+  float unit_uniform() { return static_cast<float>(rng_() >> 40) * 0x1p-24f; }
 
   template <class F>
   static void for_each_layer(F&& f) {
@@ -151,11 +170,11 @@ class model {
         std::make_index_sequence<depth + 1>{});
   }
 
-  void carve(int optimizer_slots) {
+  void carve() {
     num_params_ = plan_.parameter_count();
     params_ = arena_.take(num_params_);
     grads_ = arena_.take(num_params_);
-    slots_ = arena_.take(num_params_ * optimizer_slots);
+    slots_ = arena_.take(num_params_ * optimizer_slots_);
     long long offset = 0;
     int linear_count = 0;
     for_each_layer([&]<std::size_t I>() {
@@ -163,8 +182,9 @@ class model {
       auto& b = buf_[I];
       if (plan_.layers[I].aliases_input) {
         b = buf_[I - 1];
-        b.v = b.trace = b.mask = b.psi = b.logits_sum = nullptr;
+        b.v = b.trace = b.mask = b.psi = nullptr;
         b.weight = b.bias = b.grad_weight = b.grad_bias = nullptr;
+        b.logits_sum = arena_.take(f.logits_sum);  // an aliasing layer may still be the head
         return;
       }
       b.out = arena_.take(f.out);
@@ -185,12 +205,12 @@ class model {
         const std::string prefix = "linear" + std::to_string(linear_count++);
         b.weight = params_ + offset;
         b.grad_weight = grads_ + offset;
-        tensors_.push_back({prefix + ".weight", I, offset, static_cast<long long>(in) * out, out, in});
+        tensors_.push_back({prefix + ".weight", I, offset, static_cast<long long>(in) * out, out, in, in});
         offset += static_cast<long long>(in) * out;
         if constexpr (L::has_bias) {
           b.bias = params_ + offset;
           b.grad_bias = grads_ + offset;
-          tensors_.push_back({prefix + ".bias", I, offset, out, out, 1});
+          tensors_.push_back({prefix + ".bias", I, offset, out, out, 1, in});
           offset += out;
         }
       }
@@ -202,17 +222,9 @@ class model {
   void initialise_parameters() {
     for (const auto& t : tensors_) {
       // PyTorch nn.Linear: kaiming_uniform(a = √5) for W and U(−1/√fan_in, 1/√fan_in) for b: both 1/√in.
-      const int fan_in = tensors_of_layer_fan_in(t);
-      const float bound = 1.f / std::sqrt(static_cast<float>(fan_in));
-      std::uniform_real_distribution<float> u(-bound, bound);
-      for (auto& w : tensor(t)) w = u(rng_);
+      const float bound = 1.f / std::sqrt(static_cast<float>(t.fan_in));
+      for (auto& w : tensor(t)) w = bound * (2.f * unit_uniform() - 1.f);
     }
-  }
-
-  int tensors_of_layer_fan_in(const parameter_tensor& t) const {
-    for (const auto& w : tensors_)
-      if (w.layer == t.layer && w.cols > 1) return w.cols;
-    return t.cols;
   }
 
   template <std::size_t I>
@@ -228,9 +240,8 @@ class model {
         for (long long i = 0; i < n; ++i) b.trace[i] = 0.f;
     } else if constexpr (is_dropout<L>) {
       if (is_training(ph)) {
-        std::bernoulli_distribution keep(1.0 - static_cast<double>(L::probability));
         const float kept_value = 1.f / (1.f - L::probability);
-        for (long long i = 0; i < n; ++i) b.mask[i] = keep(rng_) ? kept_value : 0.f;
+        for (long long i = 0; i < n; ++i) b.mask[i] = unit_uniform() >= L::probability ? kept_value : 0.f;
       }
     }
     if constexpr (I == depth)
@@ -248,7 +259,10 @@ class model {
     if constexpr (is_linear<L>) {
       linear_forward(batch_, static_cast<int>(In::size), L::out_features, prev.out, b.weight, b.bias, b.out);
     } else if constexpr (is_neuron<L>) {
-      lif_forward<L>(ph, n, prev.out, b.v, b.trace, b.out, b.psi);
+      // Before the first parametric layer no backward reaches the neuron: it keeps no ψ (the plan
+      // gives it none), but its state and trace advance as in any training step.
+      const phase neuron_phase = (ph == phase::train && I < Net::first_parametric) ? phase::train_no_grad : ph;
+      lif_forward<L>(neuron_phase, n, prev.out, b.v, b.trace, b.out, b.psi);
     } else if constexpr (is_scale<L>) {
       scale(n, L::factor, prev.out, b.out);
       if (Out::traced && is_training(ph)) scale(n, L::factor, prev.out_trace, b.out_trace);
@@ -308,6 +322,7 @@ class model {
   memory_plan plan_;
   arena arena_;
   int max_batch_;
+  int optimizer_slots_;
   int batch_ = 0;
   std::mt19937_64 rng_;
   std::array<layer_buffers, depth + 1> buf_{};
