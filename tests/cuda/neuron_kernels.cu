@@ -5,8 +5,9 @@
 //
 // With a GPU, main() runs every kernel on seeded random inputs over several steps and compares with
 // the CPU reference spikefuse::cpu::lif_forward / lif_backward:
-//   spikes, v, trace   bit-exact (same operation order; built with -fmad=false so that nvcc does not
-//                      contract the trace's multiply-add into an FMA, and -prec-div=true, the default)
+//   spikes, v, trace   bit-exact (same operation order; built with nvcc's default -fmad=true: the
+//                      trace's product is rounded by __fmul_rn in core/math.hpp, which nvcc never
+//                      fuses into an FMA; -prec-div=true, the default, keeps the divisions exact)
 //   psi, grad_x        relative 1e-5, with an absolute floor of 1e-6 (x |grad_spike| for grad_x):
 //                      device expf/cosf/... may differ from glibc by an ulp or two, and where the
 //                      surrogate subtracts (1 - sigma(ax) for large |ax|) one ulp of sigma is an

@@ -75,6 +75,7 @@ struct port_chain {
 
 template <std::size_t Index, class In, class Layer, class... Rest>
 struct port_chain<Index, In, Layer, Rest...> {
+  static_assert(In::size <= 2147483647, "spikefuse: a layer's input has more than 2^31 - 1 elements per sample");
   using out = typename decltype(infer_layer<Index, Layer, In>())::type;
   using ports = decltype(std::tuple_cat(std::tuple<In>{}, typename port_chain<Index + 1, out, Rest...>::ports{}));
 };

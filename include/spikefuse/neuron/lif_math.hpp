@@ -21,13 +21,13 @@ template <lif_params P>
 struct lif_constants {
   static constexpr float tau = static_cast<float>(P.tau);
   static constexpr float threshold = static_cast<float>(P.v_threshold);
-  static constexpr float rest = static_cast<float>(P.reset.v_reset);  // leak target in the charge
+  static constexpr float hard_reset_value = static_cast<float>(P.reset.v_reset);
   static constexpr float v_init = P.reset.soft ? 0.f : static_cast<float>(P.reset.v_reset);
   static constexpr float trace_decay = static_cast<float>(1.0 - 1.0 / P.tau);
   static constexpr bool decay_input = P.decay_input;
   static constexpr bool soft_reset = P.reset.soft;
-  // A soft reset charges toward 0 (spec §A.2); V_r is only read by a hard reset.
-  static constexpr float charge_rest = P.reset.soft ? 0.f : rest;
+  // The charge leaks toward V_r for a hard reset and toward 0 for a soft one (spec §A.2).
+  static constexpr float charge_rest = P.reset.soft ? 0.f : hard_reset_value;
 };
 
 namespace lif {
@@ -53,7 +53,7 @@ SF_HOST_DEVICE constexpr float reset(float h, float spike) {
   if constexpr (K::soft_reset) {
     return h - spike * K::threshold;
   } else {
-    return spike * K::rest + (1.f - spike) * h;
+    return spike * K::hard_reset_value + (1.f - spike) * h;
   }
 }
 

@@ -12,7 +12,7 @@ namespace spikefuse {
 /// `hard_reset(V_r)`: v = s·V_r + (1 − s)·h.
 struct reset_rule {
   bool soft = true;
-  double v_reset = 0.0;  // target of a hard reset; also the rest potential of the charge
+  double v_reset = 0.0;  // target of a hard reset and, for a hard reset, what the charge leaks toward
 };
 
 inline constexpr reset_rule soft_reset{true, 0.0};

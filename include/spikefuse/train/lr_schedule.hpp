@@ -1,6 +1,7 @@
 // Learning rate: linear warm-up lr·(k+1)/W for k < W, then cosine lr_min + ½(lr − lr_min)(1 + cos(π·(k − W)/(K − W))).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -8,7 +9,7 @@ namespace spikefuse {
 
 struct cosine_schedule {
   float base_lr = 1e-3f;
-  long long total_steps = 1;   // K: optimizer steps over the whole run
+  long long total_steps = 1;   // K: schedule steps over the whole run (fit: one per batch, also for OTTT_O)
   long long warmup_steps = 0;  // W
   float min_lr = 0.f;
 
