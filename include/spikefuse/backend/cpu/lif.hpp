@@ -1,7 +1,9 @@
 // Fused CPU LIF step: one pass computes h, s, v, â and ψ = g'(h − θ); one pass computes ∂x = ∂s·ψ (/τ).
 #pragma once
 
+#include "spikefuse/backend/cpu/layer_impl.hpp"
 #include "spikefuse/core/phase.hpp"
+#include "spikefuse/neuron/lif.hpp"
 #include "spikefuse/neuron/lif_math.hpp"
 
 namespace spikefuse::cpu {
@@ -60,5 +62,31 @@ void lif_backward(long long n, const float* __restrict grad_spike, const float* 
 #pragma omp parallel for simd schedule(static) if (n > 32768)
   for (long long i = 0; i < n; ++i) grad_x[i] = lif::input_grad<P>(grad_spike[i], psi[i]);
 }
+
+/// OTTTLIF and SLTTLIF: v = v_init and â = 0 at the start of a sequence; one fused pass per step each way.
+template <class Neuron>
+struct lif_layer_impl {
+  template <class In, class Out>
+  static void reset(int batch, phase, layer_buffers& b, uniform01&) {
+    const long long n = static_cast<long long>(batch) * Out::size;
+    const float v0 = lif_constants<Neuron::params>::v_init;
+    for (long long i = 0; i < n; ++i) b.v[i] = v0;
+    if (b.trace)
+      for (long long i = 0; i < n; ++i) b.trace[i] = 0.f;
+  }
+  template <class In, class Out>
+  static void forward(int batch, phase ph, const layer_buffers& in, layer_buffers& b) {
+    lif_forward<Neuron>(ph, static_cast<long long>(batch) * Out::size, in.out, b.v, b.trace, b.out, b.psi);
+  }
+  template <class In, class Out, bool GradToInput>
+  static void backward(int batch, layer_buffers& in, const layer_buffers& b) {
+    if constexpr (GradToInput) lif_backward<Neuron>(static_cast<long long>(batch) * Out::size, b.grad_out, b.psi, in.grad_out);
+  }
+};
+
+template <ottt_params P, class S>
+struct layer_impl<OTTTLIF<P, S>> : lif_layer_impl<OTTTLIF<P, S>> {};
+template <sltt_params P, class S>
+struct layer_impl<SLTTLIF<P, S>> : lif_layer_impl<SLTTLIF<P, S>> {};
 
 }  // namespace spikefuse::cpu

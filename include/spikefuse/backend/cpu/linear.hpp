@@ -2,6 +2,8 @@
 #pragma once
 
 #include "spikefuse/backend/cpu/blas.hpp"
+#include "spikefuse/backend/cpu/layer_impl.hpp"
+#include "spikefuse/layer/linear.hpp"
 
 namespace spikefuse::cpu {
 
@@ -38,5 +40,22 @@ inline void linear_backward_input(int batch, int in_features, int out_features, 
   gemm(transpose::no, transpose::no, batch, in_features, out_features, 1.f, grad_out, out_features, weight,
        in_features, 0.f, grad_in, in_features);
 }
+
+template <int OutFeatures, linear_opts Opts>
+struct layer_impl<Linear<OutFeatures, Opts>> : stateless_layer {
+  template <class In, class Out>
+  static void forward(int batch, phase, const layer_buffers& in, layer_buffers& b) {
+    linear_forward(batch, static_cast<int>(In::size), OutFeatures, in.out, b.weight, b.bias, b.out);
+  }
+  template <class In, class Out, bool GradToInput>
+  static void backward(int batch, layer_buffers& in, const layer_buffers& b) {
+    // GradwithTrace (spec §B.3): after an OTTT neuron the weight gradient reads the trace; otherwise
+    // (SLTT spikes, the raw input of the first layer, a current) the layer's own input.
+    const float* kept = In::traced ? in.out_trace : in.out;
+    linear_backward_params(batch, static_cast<int>(In::size), OutFeatures, b.grad_out, kept, b.grad_weight, b.grad_bias);
+    if constexpr (GradToInput)
+      linear_backward_input(batch, static_cast<int>(In::size), OutFeatures, b.grad_out, b.weight, in.grad_out);
+  }
+};
 
 }  // namespace spikefuse::cpu

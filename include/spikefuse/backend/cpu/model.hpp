@@ -1,7 +1,8 @@
 // CPU backend model: per time step, forward layer 1..n then backward n..1 on buffers carved from one plan-sized arena.
 //
-// The layer loop is a fold over the network's plain template pack; every neuron layer costs one
-// fused pass forward and one backward (lif.hpp), every Linear a GEMM (blas.hpp). Memory is the
+// The layer loop is a fold over the network's plain template pack calling layer_impl<L> (one
+// specialisation per layer, next to its kernels); every neuron layer costs one fused pass forward
+// and one backward (lif.hpp), every Linear a GEMM (linear.hpp). Memory is the
 // memory plan of the network for `max_batch`, allocated once: it does not depend on T.
 #pragma once
 
@@ -9,7 +10,6 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <random>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "spikefuse/backend/cpu/arena.hpp"
+#include "spikefuse/backend/cpu/layer_impl.hpp"
 #include "spikefuse/backend/cpu/lif.hpp"
 #include "spikefuse/backend/cpu/linear.hpp"
 #include "spikefuse/backend/cpu/pass_through.hpp"
@@ -52,7 +53,7 @@ class model {
         arena_(floats_in(plan_)),
         max_batch_(max_batch),
         optimizer_slots_(optimizer_slots),
-        rng_(seed) {
+        uniform_(seed) {
     carve();
     initialise_parameters();
   }
@@ -67,7 +68,7 @@ class model {
 
   /// Restarts the dropout-mask stream, so that a run resumed at an epoch draws the same masks as an
   /// uninterrupted one (fit reseeds at every epoch).
-  void reseed(std::uint64_t seed) { rng_.seed(seed); }
+  void reseed(std::uint64_t seed) { uniform_.seed(seed); }
   int batch() const { return batch_; }
 
   // ---- sequence lifecycle -------------------------------------------------------------------
@@ -136,20 +137,6 @@ class model {
   const float* output_trace_of(std::size_t layer) const { return buf_.at(layer).out_trace; }
 
  private:
-  struct layer_buffers {
-    float* out = nullptr;
-    float* out_trace = nullptr;
-    float* psi = nullptr;
-    float* grad_out = nullptr;
-    float* v = nullptr;
-    float* trace = nullptr;
-    float* mask = nullptr;
-    float* logits_sum = nullptr;
-    float* weight = nullptr;
-    float* bias = nullptr;
-    float* grad_weight = nullptr;
-    float* grad_bias = nullptr;
-  };
 
   static std::size_t floats_in(const memory_plan& p) { return p.total_bytes() / sizeof(float); }
   static int checked_batch(int b) {
@@ -160,9 +147,6 @@ class model {
     if (k < 0) throw std::invalid_argument("spikefuse: optimizer_slots must be >= 0");
     return k;
   }
-  /// Uniform in [0, 1) from the raw engine: the same stream with every standard library
-  /// (std::uniform_real_distribution's algorithm is implementation-defined).
-  float unit_uniform() { return static_cast<float>(rng_() >> 40) * 0x1p-24f; }
 
   template <class F>
   static void for_each_layer(F&& f) {
@@ -223,99 +207,41 @@ class model {
     for (const auto& t : tensors_) {
       // PyTorch nn.Linear: kaiming_uniform(a = √5) for W and U(−1/√fan_in, 1/√fan_in) for b: both 1/√in.
       const float bound = 1.f / std::sqrt(static_cast<float>(t.fan_in));
-      for (auto& w : tensor(t)) w = bound * (2.f * unit_uniform() - 1.f);
+      for (auto& w : tensor(t)) w = bound * (2.f * uniform_() - 1.f);
     }
   }
 
   template <std::size_t I>
   void reset_layer(phase ph) {
-    using L = typename Net::template layer_at<I>;
     using Out = typename Net::template port_at<I>;
-    const long long n = static_cast<long long>(batch_) * Out::size;
-    auto& b = buf_[I];
-    if constexpr (is_neuron<L>) {
-      const float v0 = lif_constants<L::params>::v_init;
-      for (long long i = 0; i < n; ++i) b.v[i] = v0;
-      if (b.trace)
-        for (long long i = 0; i < n; ++i) b.trace[i] = 0.f;
-    } else if constexpr (is_dropout<L>) {
-      if (is_training(ph)) {
-        const float kept_value = 1.f / (1.f - L::probability);
-        for (long long i = 0; i < n; ++i) b.mask[i] = unit_uniform() >= L::probability ? kept_value : 0.f;
-      }
+    if constexpr (I > 0) {
+      using L = typename Net::template layer_at<I>;
+      layer_impl<L>::template reset<typename Net::template port_at<I - 1>, Out>(batch_, ph, buf_[I], uniform_);
     }
-    if constexpr (I == depth)
-      for (long long i = 0; i < n; ++i) b.logits_sum[i] = 0.f;
+    if constexpr (I == depth) {
+      const long long n = static_cast<long long>(batch_) * Out::size;
+      for (long long i = 0; i < n; ++i) buf_[I].logits_sum[i] = 0.f;
+    }
   }
 
   template <std::size_t I>
   void forward_layer(phase ph) {
     using L = typename Net::template layer_at<I>;
-    using In = typename Net::template port_at<I - 1>;
-    using Out = typename Net::template port_at<I>;
-    const long long n = static_cast<long long>(batch_) * Out::size;
-    const auto& prev = buf_[I - 1];
-    auto& b = buf_[I];
-    if constexpr (is_linear<L>) {
-      linear_forward(batch_, static_cast<int>(In::size), L::out_features, prev.out, b.weight, b.bias, b.out);
-    } else if constexpr (is_neuron<L>) {
-      // Before the first parametric layer no backward reaches the neuron: it keeps no ψ (the plan
-      // gives it none), but its state and trace advance as in any training step.
-      const phase neuron_phase = (ph == phase::train && I < Net::first_parametric) ? phase::train_no_grad : ph;
-      lif_forward<L>(neuron_phase, n, prev.out, b.v, b.trace, b.out, b.psi);
-    } else if constexpr (is_scale<L>) {
-      scale(n, L::factor, prev.out, b.out);
-      if (Out::traced && is_training(ph)) scale(n, L::factor, prev.out_trace, b.out_trace);
-    } else if constexpr (is_dropout<L>) {
-      if (!is_training(ph)) {
-        copy(n, prev.out, b.out);
-        return;
-      }
-      multiply(n, b.mask, prev.out, b.out);
-      if (Out::traced) multiply(n, b.mask, prev.out_trace, b.out_trace);
-    } else if constexpr (std::is_same_v<L, Flatten>) {
-      // Aliases its input's buffers: nothing to do.
-    } else {
-      static_assert(dsl::always_false<L>, "spikefuse: the CPU backend has no implementation for this layer");
-    }
+    // Below the first parametric layer no backward arrives: keep nothing for one (the plan gives
+    // those layers no ψ), while state and trace advance as in any training step.
+    const phase layer_phase = (ph == phase::train && I < Net::first_parametric) ? phase::train_no_grad : ph;
+    layer_impl<L>::template forward<typename Net::template port_at<I - 1>, typename Net::template port_at<I>>(
+        batch_, layer_phase, buf_[I - 1], buf_[I]);
   }
 
   template <std::size_t I>
   void backward_from() {
     if constexpr (I >= Net::first_parametric && I > 0) {
-      backward_layer<I>();
+      using L = typename Net::template layer_at<I>;
+      constexpr bool grad_to_input = I - 1 >= Net::first_parametric;
+      layer_impl<L>::template backward<typename Net::template port_at<I - 1>, typename Net::template port_at<I>,
+                                       grad_to_input>(batch_, buf_[I - 1], buf_[I]);
       backward_from<I - 1>();
-    }
-  }
-
-  template <std::size_t I>
-  void backward_layer() {
-    using L = typename Net::template layer_at<I>;
-    using In = typename Net::template port_at<I - 1>;
-    using Out = typename Net::template port_at<I>;
-    constexpr bool grad_to_input = I - 1 >= Net::first_parametric;
-    const long long n = static_cast<long long>(batch_) * Out::size;
-    const auto& b = buf_[I];
-    auto& prev = buf_[I - 1];
-    if constexpr (is_linear<L>) {
-      constexpr int in = static_cast<int>(In::size);
-      // GradwithTrace (spec §B.3): after an OTTT neuron the weight gradient reads the trace;
-      // otherwise (SLTT spikes, raw input, a current) the layer's own input.
-      const float* kept = In::traced ? prev.out_trace : prev.out;
-      linear_backward_params(batch_, in, L::out_features, b.grad_out, kept, b.grad_weight, b.grad_bias);
-      if constexpr (grad_to_input) linear_backward_input(batch_, in, L::out_features, b.grad_out, b.weight, prev.grad_out);
-    } else if constexpr (grad_to_input) {
-      if constexpr (is_neuron<L>) {
-        lif_backward<L>(n, b.grad_out, b.psi, prev.grad_out);
-      } else if constexpr (is_scale<L>) {
-        scale(n, L::factor, b.grad_out, prev.grad_out);
-      } else if constexpr (is_dropout<L>) {
-        multiply(n, b.mask, b.grad_out, prev.grad_out);
-      } else if constexpr (std::is_same_v<L, Flatten>) {
-        // Its gradient buffer is its input's.
-      } else {
-        static_assert(dsl::always_false<L>, "spikefuse: the CPU backend has no backward for this layer");
-      }
     }
   }
 
@@ -324,7 +250,7 @@ class model {
   int max_batch_;
   int optimizer_slots_;
   int batch_ = 0;
-  std::mt19937_64 rng_;
+  uniform01 uniform_;  // initialisation, then dropout masks
   std::array<layer_buffers, depth + 1> buf_{};
   float* params_ = nullptr;
   float* grads_ = nullptr;

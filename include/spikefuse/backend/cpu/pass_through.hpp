@@ -1,6 +1,13 @@
 // CPU pass-through layers: y = c·x (Scale), y = m ⊙ x (Dropout); the same op on spikes and trace, ∂x = c·∂y or m ⊙ ∂y.
 #pragma once
 
+#include <type_traits>
+
+#include "spikefuse/backend/cpu/layer_impl.hpp"
+#include "spikefuse/layer/dropout.hpp"
+#include "spikefuse/layer/flatten.hpp"
+#include "spikefuse/layer/scale.hpp"
+
 namespace spikefuse::cpu {
 
 inline void scale(long long n, float factor, const float* __restrict in, float* __restrict out) {
@@ -17,5 +24,54 @@ inline void copy(long long n, const float* __restrict in, float* __restrict out)
 #pragma omp parallel for simd schedule(static) if (n > 32768)
   for (long long i = 0; i < n; ++i) out[i] = in[i];
 }
+
+template <float Factor>
+struct layer_impl<Scale<Factor>> : stateless_layer {
+  template <class In, class Out>
+  static void forward(int batch, phase ph, const layer_buffers& in, layer_buffers& b) {
+    const long long n = static_cast<long long>(batch) * Out::size;
+    scale(n, Factor, in.out, b.out);
+    if (Out::traced && is_training(ph)) scale(n, Factor, in.out_trace, b.out_trace);
+  }
+  template <class In, class Out, bool GradToInput>
+  static void backward(int batch, layer_buffers& in, const layer_buffers& b) {
+    if constexpr (GradToInput) scale(static_cast<long long>(batch) * Out::size, Factor, b.grad_out, in.grad_out);
+  }
+};
+
+/// One mask per sequence, drawn at reset in training phases: 0 with probability p, else 1/(1 − p).
+template <float P>
+struct layer_impl<Dropout<P>> {
+  template <class In, class Out>
+  static void reset(int batch, phase ph, layer_buffers& b, uniform01& uniform) {
+    if (!is_training(ph)) return;
+    const long long n = static_cast<long long>(batch) * Out::size;
+    const float kept_value = 1.f / (1.f - P);
+    for (long long i = 0; i < n; ++i) b.mask[i] = uniform() >= P ? kept_value : 0.f;
+  }
+  template <class In, class Out>
+  static void forward(int batch, phase ph, const layer_buffers& in, layer_buffers& b) {
+    const long long n = static_cast<long long>(batch) * Out::size;
+    if (!is_training(ph)) {
+      copy(n, in.out, b.out);
+      return;
+    }
+    multiply(n, b.mask, in.out, b.out);
+    if (Out::traced) multiply(n, b.mask, in.out_trace, b.out_trace);
+  }
+  template <class In, class Out, bool GradToInput>
+  static void backward(int batch, layer_buffers& in, const layer_buffers& b) {
+    if constexpr (GradToInput) multiply(static_cast<long long>(batch) * Out::size, b.mask, b.grad_out, in.grad_out);
+  }
+};
+
+/// Flatten aliases its input's buffers (the model binds them): nothing to compute either way.
+template <>
+struct layer_impl<Flatten> : stateless_layer {
+  template <class In, class Out>
+  static void forward(int, phase, const layer_buffers&, layer_buffers&) {}
+  template <class In, class Out, bool GradToInput>
+  static void backward(int, layer_buffers&, const layer_buffers&) {}
+};
 
 }  // namespace spikefuse::cpu
