@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -125,13 +126,10 @@ fit_result fit(const fit_options& opt, const data::dataset& train, const data::d
     if (ck.run_config != detail::run_config(opt))
       throw io::checkpoint_error("checkpoint " + checkpoint_path + " was written with '" + ck.run_config +
                                  "', but this run has '" + detail::run_config(opt) + "'");
-    const auto slots = static_cast<std::size_t>(optimizer_slots(opt.optimizer));
-    if (ck.parameters.size() != model.parameters().size() || ck.optimizer_state.size() != slots * ck.parameters.size())
+    if (ck.parameters.size() != model.parameters().size() || ck.optimizer_state.size() != model.optimizer_state().size())
       throw io::checkpoint_error("checkpoint " + checkpoint_path + " has the wrong number of parameters");
     std::copy(ck.parameters.begin(), ck.parameters.end(), model.parameters().begin());
-    for (std::size_t s = 0; s < slots; ++s)
-      std::copy_n(ck.optimizer_state.begin() + static_cast<std::ptrdiff_t>(s * ck.parameters.size()), ck.parameters.size(),
-                  model.optimizer_slot(static_cast<int>(s)).begin());
+    std::copy(ck.optimizer_state.begin(), ck.optimizer_state.end(), model.optimizer_state().begin());
     optim.set_steps(ck.optimizer_steps);
     first_epoch = ck.epochs_done;
     std::fprintf(stderr, "resuming from %s after epoch %d\n", checkpoint_path.c_str(), first_epoch);
@@ -159,7 +157,7 @@ fit_result fit(const fit_options& opt, const data::dataset& train, const data::d
   const update_schedule schedule = schedule_of(opt.method);
   const int k = opt.method == training_method::sltt_k ? opt.k : 0;
   std::vector<std::uint8_t> labels;
-  io::progress_bar total_clock("", 0);
+  const auto started = std::chrono::steady_clock::now();
   fit_result result;
 
   if (first_epoch >= opt.epochs) {
@@ -213,14 +211,13 @@ fit_result fit(const fit_options& opt, const data::dataset& train, const data::d
     ck.seed = opt.seed;
     ck.run_config = detail::run_config(opt);
     ck.parameters.assign(model.parameters().begin(), model.parameters().end());
-    for (int s = 0; s < optimizer_slots(opt.optimizer); ++s)
-      ck.optimizer_state.insert(ck.optimizer_state.end(), model.optimizer_slot(s).begin(), model.optimizer_slot(s).end());
+    ck.optimizer_state.assign(model.optimizer_state().begin(), model.optimizer_state().end());
     io::save_checkpoint(checkpoint_path, ck);
     result.final_test_accuracy = test_acc;
     ++result.epochs_run;
     result.total_epochs = epoch + 1;
   }
-  result.seconds = total_clock.seconds_since_start();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics.write(io::json_record{}.add("event", "end").add("test_accuracy", result.final_test_accuracy).add("seconds", result.seconds));
   return result;
 }

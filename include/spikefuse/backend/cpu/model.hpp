@@ -119,6 +119,10 @@ class model {
                               std::to_string(optimizer_slots_));
     return {slots_ + static_cast<long long>(k) * num_params_, static_cast<std::size_t>(num_params_)};
   }
+  /// All optimizer slots, slot after slot: what a checkpoint saves and restores.
+  std::span<float> optimizer_state() {
+    return {slots_, static_cast<std::size_t>(num_params_) * static_cast<std::size_t>(optimizer_slots_)};
+  }
   const std::vector<parameter_tensor>& tensors() const { return tensors_; }
   void zero_grad() {
     for (long long i = 0; i < num_params_; ++i) grads_[i] = 0.f;
