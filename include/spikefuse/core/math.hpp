@@ -20,6 +20,7 @@ SF_HOST_DEVICE constexpr float erfc(float x) { return ::erfcf(x); }
 SF_HOST_DEVICE constexpr float sin(float x) { return ::sinf(x); }
 SF_HOST_DEVICE constexpr float cos(float x) { return ::cosf(x); }
 SF_HOST_DEVICE constexpr float pow(float x, float y) { return ::powf(x, y); }
+SF_HOST_DEVICE constexpr float sqrt(float x) { return ::sqrtf(x); }
 #else
 constexpr float exp(float x) { return std::exp(x); }
 constexpr float log(float x) { return std::log(x); }
@@ -29,6 +30,7 @@ constexpr float erfc(float x) { return std::erfc(x); }
 constexpr float sin(float x) { return std::sin(x); }
 constexpr float cos(float x) { return std::cos(x); }
 constexpr float pow(float x, float y) { return std::pow(x, y); }
+constexpr float sqrt(float x) { return std::sqrt(x); }
 #endif
 
 /// Compile-time finiteness test (std::isfinite is not constexpr in C++20). Comparisons only: x − x on

@@ -59,13 +59,8 @@ inline void gather_labels(const data::dataset& d, std::span<const int> idx, std:
 /// x_t of the samples `idx`: the image itself (direct) or Bernoulli spikes drawn from `rng` (Poisson).
 inline step_encoder make_encoder(const data::dataset& d, std::span<const int> idx, data::encoding enc,
                                  std::mt19937_64& rng) {
-  return [&d, idx, enc, &rng](int, float* x) {
-    if (enc == data::encoding::direct) {
-      data::encode_direct(d, idx, x);
-    } else {
-      data::encode_poisson(d, idx, x, rng);
-    }
-  };
+  if (enc == data::encoding::direct) return step_encoder([&d, idx](int, float* x) { data::encode_direct(d, idx, x); }, true);
+  return step_encoder([&d, idx, &rng](int, float* x) { data::encode_poisson(d, idx, x, rng); });
 }
 
 /// The settings a resumed run must share with the run that wrote the checkpoint: they fix the

@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "spikefuse/train/loss_math.hpp"
+
 namespace spikefuse {
 
 struct loss_config {
@@ -19,47 +21,45 @@ struct loss_config {
   float mse_target_value = 1.f;
 };
 
+/// The step's scalars for a batch of `batch` samples of `classes` classes and T = `time_steps`.
+inline loss_scalars make_loss_scalars(const loss_config& cfg, int batch, int classes, int time_steps) {
+  return loss_scalars{1.f / static_cast<float>(time_steps), (1.f - cfg.mse_weight) / static_cast<float>(batch),
+                      cfg.mse_weight * 2.f / static_cast<float>(batch * classes), cfg.constant_mse_target,
+                      cfg.mse_target_value};
+}
+
+/// L_t from the batch sums of loss_row: ((1 − λ)·mean CE + λ·mean MSE) / T.
+inline float combine_loss(const loss_config& cfg, double ce_sum, double mse_sum, int batch, int classes, int time_steps) {
+  const double ce = ce_sum / batch;
+  const double mse = mse_sum / (static_cast<double>(batch) * classes);
+  return static_cast<float>(((1.0 - cfg.mse_weight) * ce + cfg.mse_weight * mse) / time_steps);
+}
+
 /// Writes ∂L_t/∂y into `grad` (overwrites) and returns L_t. `y` and `grad` are batch × classes.
 inline float step_loss(const loss_config& cfg, int batch, int classes, const float* y, std::span<const std::uint8_t> labels,
                        int time_steps, float* grad) {
   if (static_cast<int>(labels.size()) < batch) throw std::invalid_argument("spikefuse: fewer labels than samples");
-  const float inv_t = 1.f / static_cast<float>(time_steps);
-  const float ce_scale = (1.f - cfg.mse_weight) / static_cast<float>(batch);
-  const float mse_scale = cfg.mse_weight * 2.f / static_cast<float>(batch * classes);
+  const loss_scalars scalars = make_loss_scalars(cfg, batch, classes, time_steps);
   double ce_sum = 0.0;
   double mse_sum = 0.0;
   for (int b = 0; b < batch; ++b) {
-    const float* row = y + static_cast<long long>(b) * classes;
-    float* g = grad + static_cast<long long>(b) * classes;
     const int label = labels[b];
     if (label < 0 || label >= classes)
       throw std::out_of_range("spikefuse: label " + std::to_string(label) + " out of range for " + std::to_string(classes) +
                               " classes");
-    const float m = *std::max_element(row, row + classes);
-    float denom = 0.f;
-    for (int c = 0; c < classes; ++c) denom += std::exp(row[c] - m);
-    const float log_denom = std::log(denom);
-    ce_sum += static_cast<double>(log_denom - (row[label] - m));
-    for (int c = 0; c < classes; ++c) {
-      const float softmax = std::exp(row[c] - m - log_denom);
-      const float target = cfg.constant_mse_target ? cfg.mse_target_value : (c == label ? 1.f : 0.f);
-      const float diff = row[c] - target;
-      mse_sum += static_cast<double>(diff) * diff;
-      g[c] = (ce_scale * (softmax - (c == label ? 1.f : 0.f)) + mse_scale * diff) * inv_t;
-    }
+    const auto sums = loss_row(scalars, classes, y + static_cast<long long>(b) * classes, label,
+                               grad + static_cast<long long>(b) * classes);
+    ce_sum += sums.ce;
+    mse_sum += sums.mse;
   }
-  const double ce = ce_sum / batch;
-  const double mse = mse_sum / (static_cast<double>(batch) * classes);
-  return static_cast<float>(((1.0 - cfg.mse_weight) * ce + cfg.mse_weight * mse) / time_steps);
+  return combine_loss(cfg, ce_sum, mse_sum, batch, classes, time_steps);
 }
 
 /// Number of samples whose argmax of Σ_t y_t equals the label (ties: the lowest class, like torch.argmax).
 inline int count_correct(int batch, int classes, const float* logits_sum, std::span<const std::uint8_t> labels) {
   int correct = 0;
   for (int b = 0; b < batch; ++b) {
-    const float* row = logits_sum + static_cast<long long>(b) * classes;
-    const int pred = static_cast<int>(std::max_element(row, row + classes) - row);
-    correct += pred == labels[b];
+    correct += argmax_row(classes, logits_sum + static_cast<long long>(b) * classes) == labels[b];
   }
   return correct;
 }

@@ -6,10 +6,14 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
+#include "spikefuse/config.hpp"
+#include "spikefuse/core/math.hpp"
 
 namespace spikefuse {
 
@@ -47,6 +51,48 @@ inline int optimizer_slots(const optimizer_config& c) {
   return 2;
 }
 
+/// Coefficients of one optimizer step (host-computed, applied per parameter on either backend).
+struct optimizer_step {
+  optimizer_kind kind;
+  float lr, weight_decay;
+  float momentum;        // SGD
+  bool nesterov;         // SGD
+  bool first_step;       // SGD: the momentum buffer starts as the first gradient
+  float beta1, beta2, eps;
+  float step_size;       // Adam: lr / (1 − β1^k)
+  float bc2_sqrt;        // Adam: √(1 − β2^k)
+};
+
+/// Updates parameter i; slot0 is SGD's momentum buffer or Adam's m, slot1 Adam's v (null where unused).
+SF_HOST_DEVICE constexpr void update_parameter(const optimizer_step& c, std::size_t i, float* params,
+                                               const float* grads, float* slot0, float* slot1) {
+  const float wd = c.weight_decay;
+  if (c.kind == optimizer_kind::sgd) {
+    float d = grads[i];
+    if (wd != 0.f) d += wd * params[i];
+    if (c.momentum != 0.f) {
+      const float buf = c.first_step ? d : c.momentum * slot0[i] + d;
+      slot0[i] = buf;
+      d = c.nesterov ? d + c.momentum * buf : buf;
+    }
+    params[i] -= c.lr * d;
+    return;
+  }
+  float g = grads[i];
+  if (wd != 0.f) {
+    if (c.kind == optimizer_kind::adamw) {
+      params[i] *= 1.f - c.lr * wd;
+    } else {
+      g += wd * params[i];
+    }
+  }
+  const float m = slot0[i] + (1.f - c.beta1) * (g - slot0[i]);  // lerp, as torch's exp_avg.lerp_
+  const float v = slot1[i] * c.beta2 + (1.f - c.beta2) * g * g;
+  slot0[i] = m;
+  slot1[i] = v;
+  params[i] -= c.step_size * m / (math::sqrt(v) / c.bc2_sqrt + c.eps);
+}
+
 /// Holds the hyper-parameters and the step count; the per-parameter state lives in the model's
 /// plan-sized arena (optimizer slots), so checkpoints and memory accounting see it.
 class optimizer {
@@ -63,50 +109,38 @@ class optimizer {
   long long steps() const { return steps_; }
   void set_steps(long long s) { steps_ = s; }
 
+  /// Advances the step count and returns this step's coefficients for the element updates below:
+  /// the host computes them once, the CPU loop and the CUDA kernel apply them per parameter.
+  optimizer_step begin_step(float lr) {
+    ++steps_;
+    optimizer_step c{};
+    c.kind = cfg_.kind;
+    c.lr = lr;
+    c.weight_decay = cfg_.weight_decay;
+    c.momentum = cfg_.momentum;
+    c.nesterov = cfg_.nesterov;
+    c.first_step = steps_ == 1;
+    c.beta1 = cfg_.beta1;
+    c.beta2 = cfg_.beta2;
+    c.eps = cfg_.eps;
+    const double bc1 = 1.0 - std::pow(static_cast<double>(cfg_.beta1), static_cast<double>(steps_));
+    const double bc2 = 1.0 - std::pow(static_cast<double>(cfg_.beta2), static_cast<double>(steps_));
+    c.step_size = static_cast<float>(lr / bc1);
+    c.bc2_sqrt = static_cast<float>(std::sqrt(bc2));
+    return c;
+  }
+
   /// One update of `params` from `grads`; slot0/slot1 are the optimizer state (see optimizer_slots).
   void step(float lr, std::span<float> params, std::span<const float> grads, std::span<float> slot0,
             std::span<float> slot1) {
-    ++steps_;
+    const optimizer_step c = begin_step(lr);
     const std::size_t n = params.size();
-    const float wd = cfg_.weight_decay;
-    if (cfg_.kind == optimizer_kind::sgd) {
-      const float mu = cfg_.momentum;
-      const bool first = steps_ == 1;
+    float* p = params.data();
+    const float* g = grads.data();
+    float* s0 = slot0.data();
+    float* s1 = slot1.data();
 #pragma omp parallel for simd schedule(static) if (n > 65536)
-      for (std::size_t i = 0; i < n; ++i) {
-        float d = grads[i];
-        if (wd != 0.f) d += wd * params[i];
-        if (mu != 0.f) {
-          const float buf = first ? d : mu * slot0[i] + d;
-          slot0[i] = buf;
-          d = cfg_.nesterov ? d + mu * buf : buf;
-        }
-        params[i] -= lr * d;
-      }
-      return;
-    }
-    const float b1 = cfg_.beta1, b2 = cfg_.beta2;
-    const double bc1 = 1.0 - std::pow(static_cast<double>(b1), static_cast<double>(steps_));
-    const double bc2 = 1.0 - std::pow(static_cast<double>(b2), static_cast<double>(steps_));
-    const float step_size = static_cast<float>(lr / bc1);
-    const float bc2_sqrt = static_cast<float>(std::sqrt(bc2));
-    const bool decoupled = cfg_.kind == optimizer_kind::adamw;
-#pragma omp parallel for simd schedule(static) if (n > 65536)
-    for (std::size_t i = 0; i < n; ++i) {
-      float g = grads[i];
-      if (wd != 0.f) {
-        if (decoupled) {
-          params[i] *= 1.f - lr * wd;
-        } else {
-          g += wd * params[i];
-        }
-      }
-      const float m = slot0[i] + (1.f - b1) * (g - slot0[i]);  // lerp, as torch's exp_avg.lerp_
-      const float v = slot1[i] * b2 + (1.f - b2) * g * g;
-      slot0[i] = m;
-      slot1[i] = v;
-      params[i] -= step_size * m / (std::sqrt(v) / bc2_sqrt + cfg_.eps);
-    }
+    for (std::size_t i = 0; i < n; ++i) update_parameter(c, i, p, g, s0, s1);
   }
 
  private:

@@ -7,6 +7,8 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include "spikefuse/core/phase.hpp"
 #include "spikefuse/train/loss.hpp"
@@ -34,8 +36,18 @@ struct train_hooks {
   std::function<void()> before_batch_update;                   // per-batch schedule only
 };
 
-/// Writes x_t of the whole batch into the model's input buffer.
-using step_encoder = std::function<void(int t, float* input)>;
+/// Writes x_t of the whole batch into the model's input buffer. `same_every_step` (direct encoding)
+/// lets a backend encode once per batch and keep the input for every step.
+struct step_encoder {
+  std::function<void(int t, float* input)> write;
+  bool same_every_step = false;
+
+  step_encoder() = default;
+  template <class F>
+    requires std::is_invocable_v<F&, int, float*>
+  step_encoder(F f, bool same = false) : write(std::move(f)), same_every_step(same) {}  // NOLINT: implicit from a lambda
+  void operator()(int t, float* input) const { write(t, input); }
+};
 
 /// Trains on one batch. `backward_at[t]` says whether step t gets a backward (all ones except for
 /// SLTT-K). Parameter gradients are zeroed here according to the schedule.
@@ -59,7 +71,7 @@ batch_result train_batch(Model& model, optimizer& opt, float lr, int batch, int 
   bool any_backward = false;
   for (int t = 0; t < time_steps; ++t) {
     const bool with_grad = backward_at[static_cast<std::size_t>(t)] != 0;
-    encode(t, model.input());
+    if (t == 0 || !encode.same_every_step) encode(t, model.input());
     model.forward(with_grad ? phase::train : phase::train_no_grad);
     const float loss_t = step_loss(loss_cfg, batch, classes, model.logits(), labels, time_steps, model.logits_grad());
     if (!std::isfinite(loss_t))
@@ -89,7 +101,7 @@ int evaluate_batch(Model& model, int batch, int time_steps, const step_encoder& 
   constexpr int classes = Model::network::num_outputs;
   model.reset_state(batch, phase::eval);
   for (int t = 0; t < time_steps; ++t) {
-    encode(t, model.input());
+    if (t == 0 || !encode.same_every_step) encode(t, model.input());
     model.forward(phase::eval);
   }
   return count_correct(batch, classes, model.logits_sum(), labels);
