@@ -88,5 +88,16 @@ SF_HOST_DEVICE constexpr step_result step(float v, float x) {
   return step_result{s, reset<P>(h, s), h};
 }
 
+/// One element of a fused forward step, as both backends run it: v (and â when KeepTrace) updated in
+/// place, ψ = g'(h − θ) written when KeepPsi (a backward follows); returns the spike.
+template <lif_params P, class Surrogate, bool KeepTrace, bool KeepPsi>
+SF_HOST_DEVICE constexpr float fused_forward(float x, float& v, float& trace, float& psi) {
+  const step_result r = step<P>(v, x);
+  v = r.v;
+  if constexpr (KeepTrace) trace = lif::trace<P>(trace, r.spike);
+  if constexpr (KeepPsi) psi = Surrogate::derivative(r.h - lif_constants<P>::threshold);
+  return r.spike;
+}
+
 }  // namespace lif
 }  // namespace spikefuse

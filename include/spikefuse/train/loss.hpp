@@ -28,13 +28,6 @@ inline loss_scalars make_loss_scalars(const loss_config& cfg, int batch, int cla
                       cfg.mse_target_value};
 }
 
-/// L_t from the batch sums of loss_row: ((1 − λ)·mean CE + λ·mean MSE) / T.
-inline float combine_loss(const loss_config& cfg, double ce_sum, double mse_sum, int batch, int classes, int time_steps) {
-  const double ce = ce_sum / batch;
-  const double mse = mse_sum / (static_cast<double>(batch) * classes);
-  return static_cast<float>(((1.0 - cfg.mse_weight) * ce + cfg.mse_weight * mse) / time_steps);
-}
-
 /// Writes ∂L_t/∂y into `grad` (overwrites) and returns L_t. `y` and `grad` are batch × classes.
 inline float step_loss(const loss_config& cfg, int batch, int classes, const float* y, std::span<const std::uint8_t> labels,
                        int time_steps, float* grad) {
@@ -52,7 +45,7 @@ inline float step_loss(const loss_config& cfg, int batch, int classes, const flo
     ce_sum += sums.ce;
     mse_sum += sums.mse;
   }
-  return combine_loss(cfg, ce_sum, mse_sum, batch, classes, time_steps);
+  return combine_loss(cfg.mse_weight, ce_sum, mse_sum, batch, classes, time_steps);
 }
 
 /// Number of samples whose argmax of Σ_t y_t equals the label (ties: the lowest class, like torch.argmax).

@@ -43,6 +43,14 @@ SF_HOST_DEVICE constexpr loss_row_sums loss_row(const loss_scalars& s, int class
   return sums;
 }
 
+/// L_t from the batch sums of loss_row: ((1 − λ)·mean CE + λ·mean MSE) / T, in double.
+SF_HOST_DEVICE constexpr float combine_loss(float mse_weight, double ce_sum, double mse_sum, int batch, int classes,
+                                            int time_steps) {
+  const double ce = ce_sum / batch;
+  const double mse = mse_sum / (static_cast<double>(batch) * classes);
+  return static_cast<float>(((1.0 - mse_weight) * ce + mse_weight * mse) / time_steps);
+}
+
 /// Index of the largest of `classes` values (ties: the lowest index, like torch.argmax).
 SF_HOST_DEVICE constexpr int argmax_row(int classes, const float* y) {
   int best = 0;

@@ -49,12 +49,16 @@ struct step_encoder {
   void operator()(int t, float* input) const { write(t, input); }
 };
 
-/// Trains on one batch. `backward_at[t]` says whether step t gets a backward (all ones except for
-/// SLTT-K). Parameter gradients are zeroed here according to the schedule.
+/// A backend with its own batch loop (the CUDA model) sets `runs_on_device` and provides
+/// device_train_batch / device_evaluate_batch next to it; the two functions below forward to them.
 template <class Model>
-batch_result train_batch(Model& model, optimizer& opt, float lr, int batch, int time_steps, const step_encoder& encode,
-                         std::span<const std::uint8_t> labels, const loss_config& loss_cfg, update_schedule schedule,
-                         std::span<const char> backward_at, const train_hooks& hooks = {}) {
+concept device_model = Model::runs_on_device;
+
+/// The loop on the host, one call per step into the model (CPU backend).
+template <class Model>
+batch_result host_train_batch(Model& model, optimizer& opt, float lr, int batch, int time_steps, const step_encoder& encode,
+                              std::span<const std::uint8_t> labels, const loss_config& loss_cfg, update_schedule schedule,
+                              std::span<const char> backward_at, const train_hooks& hooks) {
   constexpr int classes = Model::network::num_outputs;
   if (static_cast<int>(backward_at.size()) != time_steps)
     throw std::invalid_argument("spikefuse: backward_at must have one entry per time step");
@@ -94,17 +98,34 @@ batch_result train_batch(Model& model, optimizer& opt, float lr, int batch, int 
   return result;
 }
 
+/// Trains on one batch. `backward_at[t]` says whether step t gets a backward (all ones except for
+/// SLTT-K). Parameter gradients are zeroed here according to the schedule.
+template <class Model>
+batch_result train_batch(Model& model, optimizer& opt, float lr, int batch, int time_steps, const step_encoder& encode,
+                         std::span<const std::uint8_t> labels, const loss_config& loss_cfg, update_schedule schedule,
+                         std::span<const char> backward_at, const train_hooks& hooks = {}) {
+  if constexpr (device_model<Model>) {
+    return device_train_batch(model, opt, lr, batch, time_steps, encode, labels, loss_cfg, schedule, backward_at, hooks);
+  } else {
+    return host_train_batch(model, opt, lr, batch, time_steps, encode, labels, loss_cfg, schedule, backward_at, hooks);
+  }
+}
+
 /// Eval-mode pass over one batch (no trace, no dropout, nothing kept): number of correct predictions.
 template <class Model>
 int evaluate_batch(Model& model, int batch, int time_steps, const step_encoder& encode,
                    std::span<const std::uint8_t> labels) {
-  constexpr int classes = Model::network::num_outputs;
-  model.reset_state(batch, phase::eval);
-  for (int t = 0; t < time_steps; ++t) {
-    if (t == 0 || !encode.same_every_step) encode(t, model.input());
-    model.forward(phase::eval);
+  if constexpr (device_model<Model>) {
+    return device_evaluate_batch(model, batch, time_steps, encode, labels);
+  } else {
+    constexpr int classes = Model::network::num_outputs;
+    model.reset_state(batch, phase::eval);
+    for (int t = 0; t < time_steps; ++t) {
+      if (t == 0 || !encode.same_every_step) encode(t, model.input());
+      model.forward(phase::eval);
+    }
+    return count_correct(batch, classes, model.logits_sum(), labels);
   }
-  return count_correct(batch, classes, model.logits_sum(), labels);
 }
 
 }  // namespace spikefuse

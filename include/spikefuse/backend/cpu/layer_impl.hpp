@@ -10,10 +10,8 @@
 // are overwritten, and written only when GradToInput (a parametric layer lies below).
 #pragma once
 
-#include <cstdint>
-#include <random>
-
 #include "spikefuse/core/phase.hpp"
+#include "spikefuse/core/random.hpp"
 
 namespace spikefuse::cpu {
 
@@ -33,17 +31,7 @@ struct layer_buffers {
   float* grad_bias = nullptr;
 };
 
-/// Uniform floats in [0, 1) from the raw engine: the same stream with every standard library
-/// (std::uniform_real_distribution's algorithm is implementation-defined).
-class uniform01 {
- public:
-  explicit uniform01(std::uint64_t seed) : engine_(seed) {}
-  void seed(std::uint64_t s) { engine_.seed(s); }
-  float operator()() { return static_cast<float>(engine_() >> 40) * 0x1p-24f; }
-
- private:
-  std::mt19937_64 engine_;
-};
+using spikefuse::uniform01;
 
 template <class>
 inline constexpr bool no_cpu_implementation = false;

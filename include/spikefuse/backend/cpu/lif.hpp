@@ -8,49 +8,36 @@
 
 namespace spikefuse::cpu {
 
+template <class Neuron, bool KeepTrace, bool KeepPsi>
+void lif_forward_loop(long long n, const float* __restrict x, float* __restrict v, float* __restrict trace,
+                      float* __restrict spike, float* __restrict psi) {
+  constexpr lif_params P = Neuron::params;
+  using Surrogate = typename Neuron::surrogate_type;
+  float unused = 0.f;
+#pragma omp parallel for simd schedule(static) if (n > 32768) firstprivate(unused)
+  for (long long i = 0; i < n; ++i) {
+    float& trace_i = KeepTrace ? trace[i] : unused;
+    float& psi_i = KeepPsi ? psi[i] : unused;
+    spike[i] = lif::fused_forward<P, Surrogate, KeepTrace, KeepPsi>(x[i], v[i], trace_i, psi_i);
+  }
+}
+
 /// Forward of `n` elements. `trace` is updated only in training phases of an OTTT neuron (keeps_trace);
 /// `psi` only when a backward follows.
 template <class Neuron>
 void lif_forward(phase ph, long long n, const float* __restrict x, float* __restrict v,
                  float* __restrict trace, float* __restrict spike, float* __restrict psi) {
-  constexpr lif_params P = Neuron::params;
-  using Surrogate = typename Neuron::surrogate_type;
-  constexpr float threshold = lif_constants<P>::threshold;
   const bool keep_trace = Neuron::keeps_trace && is_training(ph);
   const bool keep_psi = ph == phase::train;
-  // Three loop versions so that the hot loop carries no per-element branch on the phase.
+  // Four loop versions so that the hot loop carries no per-element branch on the phase.
   if (keep_psi && keep_trace) {
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-    for (long long i = 0; i < n; ++i) {
-      const auto r = lif::step<P>(v[i], x[i]);
-      spike[i] = r.spike;
-      v[i] = r.v;
-      trace[i] = lif::trace<P>(trace[i], r.spike);
-      psi[i] = Surrogate::derivative(r.h - threshold);
-    }
+    lif_forward_loop<Neuron, true, true>(n, x, v, trace, spike, psi);
   } else if (keep_psi) {
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-    for (long long i = 0; i < n; ++i) {
-      const auto r = lif::step<P>(v[i], x[i]);
-      spike[i] = r.spike;
-      v[i] = r.v;
-      psi[i] = Surrogate::derivative(r.h - threshold);
-    }
+    lif_forward_loop<Neuron, false, true>(n, x, v, trace, spike, psi);
   } else if (keep_trace) {
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-    for (long long i = 0; i < n; ++i) {
-      const auto r = lif::step<P>(v[i], x[i]);
-      spike[i] = r.spike;
-      v[i] = r.v;
-      trace[i] = lif::trace<P>(trace[i], r.spike);
-    }
+    lif_forward_loop<Neuron, true, false>(n, x, v, trace, spike, psi);
   } else {
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-    for (long long i = 0; i < n; ++i) {
-      const auto r = lif::step<P>(v[i], x[i]);
-      spike[i] = r.spike;
-      v[i] = r.v;
-    }
+    lif_forward_loop<Neuron, false, false>(n, x, v, trace, spike, psi);
   }
 }
 

@@ -6,6 +6,7 @@
 // memory plan of the network for `max_batch`, allocated once: it does not depend on T.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "spikefuse/backend/cpu/arena.hpp"
+#include "spikefuse/backend/parameters.hpp"
 #include "spikefuse/backend/cpu/layer_impl.hpp"
 #include "spikefuse/backend/cpu/lif.hpp"
 #include "spikefuse/backend/cpu/linear.hpp"
@@ -26,16 +28,6 @@
 #include "spikefuse/dsl/plan.hpp"
 
 namespace spikefuse::cpu {
-
-/// One named parameter tensor inside the flat parameter vector.
-struct parameter_tensor {
-  std::string name;     // "linear0.weight", "linear0.bias", ...
-  std::size_t layer;    // index in the network
-  long long offset;     // in floats, into parameters() / gradients()
-  long long size;
-  int rows, cols;       // weight: [out, in]; bias: [out, 1]
-  int fan_in;           // inputs of the layer: sets the initialisation bound 1/√fan_in
-};
 
 template <class Net>
 class model {
@@ -123,6 +115,12 @@ class model {
   std::span<float> optimizer_state() {
     return {slots_, static_cast<std::size_t>(num_params_) * static_cast<std::size_t>(optimizer_slots_)};
   }
+  // Host copies, the same calls on every backend (checkpoints, tests).
+  long long parameter_count() const { return num_params_; }
+  void copy_parameters_to(std::span<float> out) const { copy_exact(parameters(), out); }
+  void load_parameters(std::span<const float> in) { copy_exact(in, parameters()); }
+  void copy_optimizer_state_to(std::span<float> out) { copy_exact(std::span<const float>(optimizer_state()), out); }
+  void load_optimizer_state(std::span<const float> in) { copy_exact(in, optimizer_state()); }
   const std::vector<parameter_tensor>& tensors() const { return tensors_; }
   void zero_grad() {
     for (long long i = 0; i < num_params_; ++i) grads_[i] = 0.f;
@@ -142,6 +140,12 @@ class model {
 
  private:
 
+  static void copy_exact(std::span<const float> from, std::span<float> to) {
+    if (from.size() != to.size())
+      throw std::invalid_argument("spikefuse: " + std::to_string(from.size()) + " values given for " +
+                                  std::to_string(to.size()));
+    std::copy(from.begin(), from.end(), to.begin());
+  }
   static std::size_t floats_in(const memory_plan& p) { return p.total_bytes() / sizeof(float); }
   static int checked_batch(int b) {
     if (b < 1) throw std::invalid_argument("spikefuse: batch size must be at least 1");
@@ -163,8 +167,7 @@ class model {
     params_ = arena_.take(num_params_);
     grads_ = arena_.take(num_params_);
     slots_ = arena_.take(num_params_ * optimizer_slots_);
-    long long offset = 0;
-    int linear_count = 0;
+    tensors_ = parameter_layout<Net>();
     for_each_layer([&]<std::size_t I>() {
       const auto& f = plan_.layers[I].floats;
       auto& b = buf_[I];
@@ -188,32 +191,22 @@ class model {
         if constexpr (L::keeps_trace) b.out_trace = b.trace;  // the state is the output trace
       }
       if constexpr (is_linear<L>) {
-        constexpr int in = static_cast<int>(Net::template port_at<I - 1>::size);
-        constexpr int out = L::out_features;
-        const std::string prefix = "linear" + std::to_string(linear_count++);
-        b.weight = params_ + offset;
-        b.grad_weight = grads_ + offset;
-        tensors_.push_back({prefix + ".weight", I, offset, static_cast<long long>(in) * out, out, in, in});
-        offset += static_cast<long long>(in) * out;
+        const long long w = tensor_offset(tensors_, I, "weight");
+        b.weight = params_ + w;
+        b.grad_weight = grads_ + w;
         if constexpr (L::has_bias) {
-          b.bias = params_ + offset;
-          b.grad_bias = grads_ + offset;
-          tensors_.push_back({prefix + ".bias", I, offset, out, out, 1, in});
-          offset += out;
+          const long long bias = tensor_offset(tensors_, I, "bias");
+          b.bias = params_ + bias;
+          b.grad_bias = grads_ + bias;
         }
       }
     });
+    const long long offset = tensors_.empty() ? 0 : tensors_.back().offset + tensors_.back().size;
     if (offset != num_params_ || arena_.used_bytes() != arena_.capacity_bytes())
       throw std::logic_error("spikefuse: CPU backend layout disagrees with the memory plan");
   }
 
-  void initialise_parameters() {
-    for (const auto& t : tensors_) {
-      // PyTorch nn.Linear: kaiming_uniform(a = √5) for W and U(−1/√fan_in, 1/√fan_in) for b: both 1/√in.
-      const float bound = 1.f / std::sqrt(static_cast<float>(t.fan_in));
-      for (auto& w : tensor(t)) w = bound * (2.f * uniform_() - 1.f);
-    }
-  }
+  void initialise_parameters() { spikefuse::initialise_parameters(tensors_, params_, uniform_); }
 
   template <std::size_t I>
   void reset_layer(phase ph) {

@@ -1,0 +1,62 @@
+// cuda::layer_impl<L>: the CUDA implementation of layer spec L — reset (start of a sequence), forward (one step), backward (one step).
+//
+// Each layer header specialises it next to its kernels; the primary template is one sentence. Every
+// specialisation provides
+//   template <class In, class Out, class Fusion> static void reset(const context&, int batch, phase, device_buffers&, uniform01&)
+//   template <class In, class Out, class Fusion> static void forward(const context&, int batch, phase, const device_buffers& in, device_buffers& out)
+//   template <class In, class Out, class Fusion, bool GradToInput>
+//   static void backward(const context&, int batch, device_buffers& in, const device_buffers& out)
+// Parameter gradients ACCUMULATE (+=); input gradients are overwritten, and written only when
+// GradToInput. `Fusion` says which work a neighbouring kernel does instead (see fusion below).
+#pragma once
+
+#include "spikefuse/backend/cuda/launch.cuh"
+#include "spikefuse/core/phase.hpp"
+#include "spikefuse/core/random.hpp"
+
+namespace spikefuse::cuda {
+
+/// Device buffers of one layer (nullptr where the plan gives none); the same roles as the CPU's.
+struct device_buffers {
+  float* out = nullptr;          // output of this step
+  float* out_trace = nullptr;    // OTTT trace flowing out
+  float* psi = nullptr;          // surrogate derivative kept for this step's backward
+  float* grad_out = nullptr;     // ∂L_t/∂out
+  float* v = nullptr;            // membrane (state)
+  float* trace = nullptr;        // OTTT trace (state)
+  float* mask = nullptr;         // dropout mask (state)
+  float* logits_sum = nullptr;   // Σ_t logits (network head only)
+  float* weight = nullptr;
+  float* bias = nullptr;
+  float* grad_weight = nullptr;
+  float* grad_bias = nullptr;
+  float* bias_partials = nullptr;     // neuron fed by a biased Linear: per-block partial sums of db
+  unsigned* bias_arrivals = nullptr;  // ... and the arrival counters of its reduction
+};
+
+/// Work moved into a neighbour's kernel, fixed at compile time from the declaration:
+///   bias_from_input  a neuron fed by a Linear with bias adds that bias in its forward kernel and
+///                    reduces its gradient in its backward kernel;
+///   bias_by_consumer a Linear with bias whose next kernel (a neuron, or the loss at the head) does
+///                    both, so its own GEMM runs with β = 0 and it launches nothing for the bias.
+template <bool BiasFromInput, bool BiasByConsumer>
+struct fusion {
+  static constexpr bool bias_from_input = BiasFromInput;
+  static constexpr bool bias_by_consumer = BiasByConsumer;
+};
+
+template <class>
+inline constexpr bool no_cuda_implementation = false;
+
+template <class Layer>
+struct layer_impl {
+  static_assert(no_cuda_implementation<Layer>, "spikefuse: the CUDA backend has no implementation for this layer");
+};
+
+/// Layers with nothing to reset at the start of a sequence inherit this.
+struct stateless_layer {
+  template <class In, class Out, class Fusion>
+  static void reset(const context&, int, phase, device_buffers&, uniform01&) {}
+};
+
+}  // namespace spikefuse::cuda

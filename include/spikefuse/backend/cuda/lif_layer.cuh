@@ -1,0 +1,44 @@
+// cuda::layer_impl for OTTTLIF / SLTTLIF: v = v_init and â = 0 at the start of a sequence; one fused kernel per step each way (lif.cuh).
+#pragma once
+
+#include "spikefuse/backend/cuda/layer_impl.cuh"
+#include "spikefuse/backend/cuda/lif.cuh"
+#include "spikefuse/neuron/lif.hpp"
+
+namespace spikefuse::cuda {
+
+template <class Neuron>
+struct lif_layer_impl {
+  template <class In, class Out, class Fusion>
+  static void reset(const context& ctx, int batch, phase, device_buffers& b, uniform01&) {
+    const long long n = static_cast<long long>(batch) * Out::size;
+    constexpr float v0 = lif_constants<Neuron::params>::v_init;
+    if constexpr (v0 == 0.f) {
+      ctx.zero(b.v, n);
+    } else {
+      launch_elementwise(ctx, n, fill_op{b.v, v0});
+    }
+    if (b.trace) ctx.zero(b.trace, n);
+  }
+  template <class In, class Out, class Fusion>
+  static void forward(const context& ctx, int batch, phase ph, const device_buffers& in, device_buffers& b) {
+    const float* bias = Fusion::bias_from_input ? in.bias : nullptr;
+    lif_forward<Neuron, Out::size>(ctx, ph, static_cast<long long>(batch) * Out::size, in.out, bias, b.v, b.trace, b.out,
+                                   b.psi);
+  }
+  template <class In, class Out, class Fusion, bool GradToInput>
+  static void backward(const context& ctx, int batch, device_buffers& in, const device_buffers& b) {
+    if constexpr (GradToInput) {
+      float* grad_bias = Fusion::bias_from_input ? in.grad_bias : nullptr;
+      lif_backward<Neuron, Out::size>(ctx, batch, b.grad_out, b.psi, in.grad_out, grad_bias, b.bias_partials,
+                                      b.bias_arrivals);
+    }
+  }
+};
+
+template <ottt_params P, class S>
+struct layer_impl<OTTTLIF<P, S>> : lif_layer_impl<OTTTLIF<P, S>> {};
+template <sltt_params P, class S>
+struct layer_impl<SLTTLIF<P, S>> : lif_layer_impl<SLTTLIF<P, S>> {};
+
+}  // namespace spikefuse::cuda

@@ -1,0 +1,447 @@
+// CUDA backend model: per time step, forward layer 1..n, the head (loss), backward n..1, as a few fused kernels captured in one CUDA graph.
+//
+// The layer loop is a fold over the network's plain template pack calling cuda::layer_impl<L> (one
+// specialisation per layer, next to its kernels); Boost.Hana stays in the DSL. Per step and layer:
+// a Linear is 1 GEMM forward and 2 backward (β = 1 for dW, accumulated in place); a neuron is 1 fused
+// kernel each way, which also adds the bias of the Linear feeding it and reduces that bias's
+// gradient; the head is 1 kernel (bias, Σ_t logits, loss, ∂loss, head bias gradient). All buffers
+// are carved from one device allocation sized by the network's memory plan (plus the bias-reduction
+// workspace), allocated once: memory does not depend on T. Parameters are initialised on the host
+// from the same uniform01 stream as the CPU backend, so both start from identical weights.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "spikefuse/backend/cuda/blas.cuh"
+#include "spikefuse/backend/cuda/device_memory.cuh"
+#include "spikefuse/backend/cuda/error.cuh"
+#include "spikefuse/backend/cuda/launch.cuh"
+#include "spikefuse/backend/cuda/layer_impl.cuh"
+#include "spikefuse/backend/cuda/lif_layer.cuh"
+#include "spikefuse/backend/cuda/linear.cuh"
+#include "spikefuse/backend/cuda/loss.cuh"
+#include "spikefuse/backend/cuda/optimizer.cuh"
+#include "spikefuse/backend/cuda/pass_through.cuh"
+#include "spikefuse/backend/cuda/stream.cuh"
+#include "spikefuse/backend/parameters.hpp"
+#include "spikefuse/core/phase.hpp"
+#include "spikefuse/core/random.hpp"
+#include "spikefuse/dsl/plan.hpp"
+#include "spikefuse/train/loss.hpp"
+#include "spikefuse/train/optimizer.hpp"
+
+namespace spikefuse::cuda {
+
+struct model_options {
+  bool graphs = true;                             // capture each step once, replay it (off: plain launches, for debugging)
+  gemm_precision precision = gemm_precision::fp32;
+  int device = 0;
+};
+
+template <class Net>
+class model {
+  static_assert(is_network<Net>, "spikefuse: cuda::model expects a spikefuse::Network<...>");
+
+ public:
+  using network = Net;
+  static constexpr bool runs_on_device = true;  // train_batch forwards to device_train_batch (trainer.cuh)
+  static constexpr std::size_t depth = Net::depth;
+  static constexpr int classes = static_cast<int>(Net::num_outputs);
+
+  /// Allocates everything for batches up to `max_batch`; `optimizer_slots` floats of optimizer state
+  /// per parameter. Throws cuda_error when there is no usable device.
+  model(int max_batch, int optimizer_slots, std::uint64_t seed, model_options options = {})
+      : plan_(make_plan<Net>(checked_batch(max_batch), 0, checked_slots(optimizer_slots))),
+        options_(options),
+        max_batch_(max_batch),
+        optimizer_slots_(optimizer_slots),
+        uniform_(seed),
+        tensors_(parameter_layout<Net>()),
+        device_(select_device(options.device)),
+        blas_(stream_.get(), options.precision),
+        input_staging_{pinned_array<float>(input_floats()), pinned_array<float>(input_floats())},
+        label_staging_(static_cast<std::size_t>(max_batch)),
+        accumulator_host_(1) {
+    device_arena sizer;
+    carve(sizer);
+    arena_ = device_arena(sizer.used_bytes());
+    carve(arena_);
+    initialise();
+  }
+
+  model(const model&) = delete;
+  model& operator=(const model&) = delete;
+
+  const memory_plan& plan() const { return plan_; }
+  /// Device bytes this model holds: the plan's buffers (each padded to 256 bytes), the
+  /// bias-reduction workspace and the cuBLAS workspace.
+  std::size_t allocated_bytes() const { return arena_.capacity_bytes() + blas_.allocated_bytes(); }
+  int max_batch() const { return max_batch_; }
+  int optimizer_slots() const { return optimizer_slots_; }
+  int batch() const { return batch_; }
+  const model_options& options() const { return options_; }
+  void reseed(std::uint64_t seed) { uniform_.seed(seed); }
+
+  // ---- sequence lifecycle -------------------------------------------------------------------
+
+  /// Start a new sequence of `batch` samples: v = v_init, â = 0, Σ logits = 0, loss accumulator = 0,
+  /// and (training) a new dropout mask.
+  void reset_state(int batch, phase ph) {
+    if (batch < 1 || batch > max_batch_)
+      throw std::invalid_argument("spikefuse: batch of " + std::to_string(batch) + " samples, but the model was built for at most " +
+                                  std::to_string(max_batch_));
+    batch_ = batch;
+    const context ctx = make_context(scratch_counter_);
+    for_each_layer([&]<std::size_t I>() {
+      if constexpr (I > 0) {
+        using L = typename Net::template layer_at<I>;
+        layer_impl<L>::template reset<in_port<I>, out_port<I>, fusion_of<I>>(ctx, batch_, ph, buf_[I], uniform_);
+      }
+    });
+    ctx.zero(buf_[depth].logits_sum, static_cast<long long>(batch_) * classes);
+    SF_CUDA_CHECK(cudaMemsetAsync(accumulator_, 0, sizeof(loss_accumulator), stream_.get()));
+  }
+
+  /// Host buffer for x_t (batch × input_size floats, page-locked); upload_input() sends it. Two
+  /// buffers alternate, so the host writes x_{t+1} while x_t is still being copied.
+  float* input_staging() {
+    current_staging_ ^= 1;
+    staging_copied_[current_staging_].synchronize();
+    return input_staging_[current_staging_].data();
+  }
+  void upload_input() {
+    const std::size_t bytes = static_cast<std::size_t>(batch_) * Net::input_size * sizeof(float);
+    SF_CUDA_CHECK(cudaMemcpyAsync(buf_[0].out, input_staging_[current_staging_].data(), bytes, cudaMemcpyHostToDevice,
+                                  stream_.get()));
+    staging_copied_[current_staging_].record(stream_.get());
+  }
+
+  /// Labels of the current batch (checked on the host: the loss kernel indexes with them).
+  void set_labels(std::span<const std::uint8_t> labels) {
+    if (static_cast<int>(labels.size()) < batch_) throw std::invalid_argument("spikefuse: fewer labels than samples");
+    for (int b = 0; b < batch_; ++b) {
+      if (labels[b] >= classes)
+        throw std::out_of_range("spikefuse: label " + std::to_string(labels[b]) + " out of range for " +
+                                std::to_string(classes) + " classes");
+      label_staging_.data()[b] = labels[b];
+    }
+    SF_CUDA_CHECK(cudaMemcpyAsync(labels_, label_staging_.data(), static_cast<std::size_t>(batch_), cudaMemcpyHostToDevice,
+                                  stream_.get()));
+  }
+
+  /// One time step: forward of every layer, the head (logits, Σ logits, and in training phases the
+  /// loss and its gradient), then — when `backward` — zeroing the gradients first if
+  /// `zero_grad_first` (OTTT_O) and the backward of every layer. Replays a captured graph when
+  /// graphs are on (one capture per distinct batch / phase / loss setting).
+  void step(phase ph, bool backward, bool zero_grad_first, int time_steps, const loss_config& loss_cfg) {
+    if (backward && ph != phase::train) throw std::invalid_argument("spikefuse: a backward needs phase::train");
+    const step_key key{batch_, ph, backward, zero_grad_first, time_steps, loss_cfg.mse_weight, loss_cfg.constant_mse_target,
+                       loss_cfg.mse_target_value};
+    if (!options_.graphs) {
+      launch_counter counter;
+      enqueue_step(make_context(counter), key);
+      last_step_launches_ = counter;
+      return;
+    }
+    auto it = graphs_.find(key);
+    if (it == graphs_.end()) {
+      launch_counter counter;
+      graph_exec g = graph_exec::capture(stream_.get(), [&](cudaStream_t) { enqueue_step(make_context(counter), key); });
+      it = graphs_.emplace(key, captured_step{std::move(g), counter}).first;
+    }
+    it->second.graph.launch(stream_.get());
+    last_step_launches_ = it->second.launches;
+  }
+
+  void zero_grad() { make_context(scratch_counter_).zero(grads_, num_params_); }
+
+  /// The optimizer update of all parameters, one kernel (coefficients from optimizer::begin_step).
+  void apply_optimizer(const optimizer_step& coefficients) {
+    optimizer_update(make_context(scratch_counter_), coefficients, num_params_, params_, grads_, slot(0), slot(1));
+  }
+
+  /// Waits for the stream and returns the batch's loss bookkeeping.
+  loss_accumulator read_loss() {
+    SF_CUDA_CHECK(cudaMemcpyAsync(accumulator_host_.data(), accumulator_, sizeof(loss_accumulator), cudaMemcpyDeviceToHost,
+                                  stream_.get()));
+    stream_.synchronize();
+    return accumulator_host_.data()[0];
+  }
+
+  /// What the last step() enqueued (or replayed): kernels, GEMMs, memsets.
+  const launch_counter& last_step_launches() const { return last_step_launches_; }
+  std::size_t captured_graphs() const { return graphs_.size(); }
+  void synchronize() const { stream_.synchronize(); }
+  cudaStream_t stream() const { return stream_.get(); }
+
+  // ---- host copies (the same calls on every backend) ---------------------------------------------
+
+  long long parameter_count() const { return num_params_; }
+  void copy_parameters_to(std::span<float> out) { download(params_, num_params_, out); }
+  void load_parameters(std::span<const float> in) { upload(params_, num_params_, in); }
+  void copy_gradients_to(std::span<float> out) { download(grads_, num_params_, out); }
+  void copy_optimizer_state_to(std::span<float> out) { download(slots_, num_params_ * optimizer_slots_, out); }
+  void load_optimizer_state(std::span<const float> in) { upload(slots_, num_params_ * optimizer_slots_, in); }
+  const std::vector<parameter_tensor>& tensors() const { return tensors_; }
+
+  /// Copies of the current batch's buffers (tests, monitors): Σ_t logits, the last logits, and the
+  /// output of a layer. A Linear whose bias the next kernel adds holds W·x without the bias.
+  std::vector<float> logits_sum() { return download_vector(buf_[depth].logits_sum, static_cast<long long>(batch_) * classes); }
+  std::vector<float> logits() { return download_vector(buf_[depth].out, static_cast<long long>(batch_) * classes); }
+  std::vector<float> output_of(std::size_t layer) {
+    return download_vector(buf_.at(layer).out, static_cast<long long>(batch_) * plan_.layers.at(layer).out_shape.size());
+  }
+  std::vector<float> membrane_of(std::size_t layer) {
+    return download_vector(buf_.at(layer).v, static_cast<long long>(batch_) * plan_.layers.at(layer).out_shape.size());
+  }
+  std::vector<float> trace_of(std::size_t layer) {
+    return download_vector(buf_.at(layer).trace, static_cast<long long>(batch_) * plan_.layers.at(layer).out_shape.size());
+  }
+
+ private:
+  template <std::size_t I>
+  using in_port = typename Net::template port_at<I - 1>;
+  template <std::size_t I>
+  using out_port = typename Net::template port_at<I>;
+
+  template <std::size_t I>
+  static constexpr bool linear_with_bias = [] {
+    using L = typename Net::template layer_at<I>;
+    if constexpr (is_linear<L>) {
+      return L::has_bias;
+    } else {
+      return false;
+    }
+  }();
+  template <std::size_t I>
+  static constexpr bool next_is_neuron = [] {
+    if constexpr (I < depth) {
+      return is_neuron<typename Net::template layer_at<I + 1>>;
+    } else {
+      return false;
+    }
+  }();
+  template <std::size_t I>
+  static constexpr bool bias_from_input = [] {
+    if constexpr (I >= 1) {
+      return is_neuron<typename Net::template layer_at<I>> && linear_with_bias<I - 1>;
+    } else {
+      return false;
+    }
+  }();
+  // A Linear's bias goes to the next kernel when that is a neuron or the head (loss) kernel.
+  template <std::size_t I>
+  static constexpr bool bias_by_consumer = linear_with_bias<I> && (I == depth || next_is_neuron<I>);
+  template <std::size_t I>
+  using fusion_of = fusion<bias_from_input<I>, bias_by_consumer<I>>;
+
+  struct step_key {
+    int batch;
+    phase ph;
+    bool backward, zero_grad_first;
+    int time_steps;
+    float mse_weight;
+    bool constant_target;
+    float target_value;
+    auto tie() const {
+      return std::tie(batch, ph, backward, zero_grad_first, time_steps, mse_weight, constant_target, target_value);
+    }
+    bool operator<(const step_key& o) const { return tie() < o.tie(); }
+  };
+  struct captured_step {
+    graph_exec graph;
+    launch_counter launches;
+  };
+
+  static int checked_batch(int b) {
+    if (b < 1) throw std::invalid_argument("spikefuse: batch size must be at least 1");
+    return b;
+  }
+  static int checked_slots(int k) {
+    if (k < 0 || k > 2) throw std::invalid_argument("spikefuse: optimizer_slots must be 0, 1 or 2");
+    return k;
+  }
+  static int select_device(int device) {
+    if (device_count() <= device)
+      throw cuda_error("spikefuse: no CUDA device " + std::to_string(device) + " (" + no_device_reason() + ")");
+    SF_CUDA_CHECK(cudaSetDevice(device));
+    return device;
+  }
+  std::size_t input_floats() const { return static_cast<std::size_t>(max_batch_) * Net::input_size; }
+
+  template <class F>
+  static void for_each_layer(F&& f) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) { (f.template operator()<I>(), ...); }(
+        std::make_index_sequence<depth + 1>{});
+  }
+
+  context make_context(launch_counter& counter) const { return context{stream_.get(), &blas_, &counter}; }
+
+  float* slot(int k) const { return k < optimizer_slots_ ? slots_ + static_cast<long long>(k) * num_params_ : nullptr; }
+
+  /// Carves every buffer from `a` (first a measuring arena, then the real one): the plan's buffers,
+  /// plus the bias-reduction workspace of neurons fed by a biased Linear, labels and the accumulator.
+  void carve(device_arena& a) {
+    num_params_ = plan_.parameter_count();
+    params_ = a.take<float>(num_params_);
+    grads_ = a.take<float>(num_params_);
+    slots_ = a.take<float>(num_params_ * optimizer_slots_);
+    for_each_layer([&]<std::size_t I>() {
+      const auto& f = plan_.layers[I].floats;
+      auto& b = buf_[I];
+      if (plan_.layers[I].aliases_input) {
+        b = buf_[I - 1];
+        b.v = b.trace = b.mask = b.psi = b.bias_partials = nullptr;
+        b.bias_arrivals = nullptr;
+        b.weight = b.bias = b.grad_weight = b.grad_bias = nullptr;
+        b.logits_sum = a.take<float>(f.logits_sum);
+        return;
+      }
+      b.out = a.take<float>(f.out);
+      b.out_trace = a.take<float>(f.out_trace);
+      b.psi = a.take<float>(f.psi);
+      b.grad_out = a.take<float>(f.grad_out);
+      b.v = a.take<float>(f.v);
+      b.trace = a.take<float>(f.trace);
+      b.mask = a.take<float>(f.mask);
+      b.logits_sum = a.take<float>(f.logits_sum);
+      using L = typename Net::template layer_at<I>;
+      if constexpr (is_neuron<L>) {
+        if constexpr (L::keeps_trace) b.out_trace = b.trace;
+        if constexpr (bias_from_input<I>) {
+          b.bias_partials = a.take<float>(bias_partial_floats(out_port<I>::size));
+          b.bias_arrivals = a.take<unsigned>(bias_arrival_counters(out_port<I>::size));
+        }
+      }
+      if constexpr (is_linear<L>) {
+        const long long w = tensor_offset(tensors_, I, "weight");
+        b.weight = params_ ? params_ + w : nullptr;
+        b.grad_weight = grads_ ? grads_ + w : nullptr;
+        if constexpr (L::has_bias) {
+          const long long bias = tensor_offset(tensors_, I, "bias");
+          b.bias = params_ ? params_ + bias : nullptr;
+          b.grad_bias = grads_ ? grads_ + bias : nullptr;
+        }
+      }
+    });
+    // The loss writes ∂L/∂y even when nothing below the head takes a gradient.
+    head_grad_ = buf_[depth].grad_out ? buf_[depth].grad_out : a.take<float>(static_cast<long long>(max_batch_) * classes);
+    labels_ = a.take<std::uint8_t>(max_batch_);
+    accumulator_ = a.take<loss_accumulator>(1);
+  }
+
+  void initialise() {
+    std::vector<float> host(static_cast<std::size_t>(num_params_));
+    spikefuse::initialise_parameters(tensors_, host.data(), uniform_);
+    load_parameters(host);
+  }
+
+  void enqueue_step(const context& ctx, const step_key& key) {
+    for_each_layer([&]<std::size_t I>() {
+      if constexpr (I > 0) {
+        using L = typename Net::template layer_at<I>;
+        // Below the first parametric layer no backward arrives: keep nothing for one.
+        const phase layer_phase = (key.ph == phase::train && I < Net::first_parametric) ? phase::train_no_grad : key.ph;
+        layer_impl<L>::template forward<in_port<I>, out_port<I>, fusion_of<I>>(ctx, batch_, layer_phase, buf_[I - 1], buf_[I]);
+      }
+    });
+    enqueue_head(ctx, key);
+    if (!key.backward) return;
+    if (key.zero_grad_first) ctx.zero(grads_, num_params_);
+    backward_from<depth>(ctx);
+  }
+
+  void enqueue_head(const context& ctx, const step_key& key) {
+    auto& head = buf_[depth];
+    const float* bias = bias_by_consumer<depth> ? head.bias : nullptr;
+    float* grad_bias = (bias_by_consumer<depth> && key.backward) ? head.grad_bias : nullptr;
+    const loss_config cfg{key.mse_weight, key.constant_target, key.target_value};
+    const loss_scalars scalars = make_loss_scalars(cfg, batch_, classes, key.time_steps);
+    if (is_training(key.ph)) {
+      head_kernel<classes, true><<<1, head_threads, 0, ctx.stream>>>(batch_, head.out, bias, head.logits_sum, labels_,
+                                                                      scalars, cfg.mse_weight, key.time_steps, head_grad_,
+                                                                      grad_bias, accumulator_);
+    } else {
+      head_kernel<classes, false><<<1, head_threads, 0, ctx.stream>>>(batch_, head.out, bias, head.logits_sum, labels_,
+                                                                       scalars, cfg.mse_weight, key.time_steps, head_grad_,
+                                                                       nullptr, accumulator_);
+    }
+    ctx.kernel_launched();
+  }
+
+  template <std::size_t I>
+  void backward_from(const context& ctx) {
+    if constexpr (I >= Net::first_parametric && I > 0) {
+      using L = typename Net::template layer_at<I>;
+      constexpr bool grad_to_input = I - 1 >= Net::first_parametric;
+      layer_impl<L>::template backward<in_port<I>, out_port<I>, fusion_of<I>, grad_to_input>(ctx, batch_, buf_[I - 1],
+                                                                                            buf_[I]);
+      backward_from<I - 1>(ctx);
+    }
+  }
+
+  void download(const float* from, long long count, std::span<float> out) {
+    if (static_cast<long long>(out.size()) != count)
+      throw std::invalid_argument("spikefuse: " + std::to_string(out.size()) + " values requested of " + std::to_string(count));
+    if (count == 0) return;
+    SF_CUDA_CHECK(cudaMemcpyAsync(out.data(), from, static_cast<std::size_t>(count) * sizeof(float), cudaMemcpyDeviceToHost,
+                                  stream_.get()));
+    stream_.synchronize();
+  }
+  void upload(float* to, long long count, std::span<const float> in) {
+    if (static_cast<long long>(in.size()) != count)
+      throw std::invalid_argument("spikefuse: " + std::to_string(in.size()) + " values given for " + std::to_string(count));
+    if (count == 0) return;
+    SF_CUDA_CHECK(cudaMemcpyAsync(to, in.data(), static_cast<std::size_t>(count) * sizeof(float), cudaMemcpyHostToDevice,
+                                  stream_.get()));
+    stream_.synchronize();
+  }
+  std::vector<float> download_vector(const float* from, long long count) {
+    std::vector<float> v(static_cast<std::size_t>(count));
+    if (!from) throw std::invalid_argument("spikefuse: this layer has no such buffer");
+    download(from, count, v);
+    return v;
+  }
+
+  memory_plan plan_;
+  model_options options_;
+  int max_batch_;
+  int optimizer_slots_;
+  int batch_ = 0;
+  uniform01 uniform_;  // initialisation, then dropout masks: the CPU backend's stream
+  std::vector<parameter_tensor> tensors_;
+  int device_;  // selected before any other CUDA object is made
+  cuda::stream stream_;
+  blas_handle blas_;
+  device_arena arena_;
+  std::array<device_buffers, depth + 1> buf_{};
+  float* params_ = nullptr;
+  float* grads_ = nullptr;
+  float* slots_ = nullptr;
+  float* head_grad_ = nullptr;
+  std::uint8_t* labels_ = nullptr;
+  loss_accumulator* accumulator_ = nullptr;
+  long long num_params_ = 0;
+  std::array<pinned_array<float>, 2> input_staging_;
+  std::array<event, 2> staging_copied_;
+  int current_staging_ = 0;
+  pinned_array<std::uint8_t> label_staging_;
+  pinned_array<loss_accumulator> accumulator_host_;
+  std::map<step_key, captured_step> graphs_;
+  launch_counter last_step_launches_;
+  launch_counter scratch_counter_;  // launches outside step() (reset, optimizer) are not per-step work
+};
+
+}  // namespace spikefuse::cuda
