@@ -1,12 +1,18 @@
-// Train a spiking MLP on Fashion-MNIST online through time (OTTT or SLTT), on the CPU backend.
+// Train a spiking MLP on Fashion-MNIST online through time (OTTT or SLTT), on a GPU or the CPU.
 //
-//   fashion_mnist_mlp [--epochs N] [--method ottt_a|ottt_o|sltt|sltt_k] [--T T] ...   (--help lists all)
+//   fashion_mnist_mlp [--epochs N] [--method ottt_a|ottt_o|sltt|sltt_k] [--T T] [--device auto|cpu|cuda] ...
 //
-// The network is declared once per neuron type; the method flag picks which one is trained.
+// The network is declared once per neuron type; the method flag picks which one is trained. Built
+// with nvcc (when CMake finds it) the same declaration also trains on the CUDA backend: --device auto
+// (the default) takes the GPU when there is one and otherwise says so in one line and trains on the
+// CPU; --device cuda without a GPU is an error (exit 4).
 #include <spikefuse/spikefuse.hpp>
 #include <spikefuse/train/fit.hpp>
 #include <spikefuse/io/flags.hpp>
 #include <spikefuse/io/openmp_env.hpp>
+#if defined(__CUDACC__)
+#include <spikefuse/backend/cuda/trainer.cuh>
+#endif
 
 #include <cstdio>
 #include <exception>
@@ -35,6 +41,8 @@ int main(int argc, char** argv) {
   std::string method = "ottt_a", optimizer = "adam", encoding = "direct", mse_target = "onehot";
   int limit_train = 0, limit_test = 0;
   bool print_plan = false;
+  std::string device = "auto", precision = "fp32";
+  bool no_graphs = false;
 
   sf::io::flag_parser flags(
       "fashion_mnist_mlp: train a 784-800-10 spiking MLP on Fashion-MNIST (or MNIST) with OTTT or SLTT.");
@@ -60,6 +68,9 @@ int main(int argc, char** argv) {
   flags.add("limit-test", limit_test, "use only the first N test images (0 = all)");
   flags.add_switch("print-plan", print_plan, "print the network's memory plan and exit");
   flags.add_switch("quiet", opt.quiet, "no progress bar and no per-epoch lines (metrics.jsonl has them)");
+  flags.add("device", device, "auto (the GPU when there is one), cpu or cuda");
+  flags.add("precision", precision, "GPU GEMMs: fp32 (matches the CPU) or tf32 (tensor cores)");
+  flags.add_switch("no-graphs", no_graphs, "GPU: launch every kernel instead of replaying CUDA graphs (debugging)");
 
   try {
     if (!flags.parse(argc, argv)) {
@@ -103,6 +114,10 @@ int main(int argc, char** argv) {
       throw sf::io::flag_error("--warmup-epochs must be between 0 and --epochs");
     if (opt.loss.mse_weight < 0.f || opt.loss.mse_weight > 1.f)
       throw sf::io::flag_error("--mse-weight must be between 0 and 1");
+    if (device != "auto" && device != "cpu" && device != "cuda")
+      throw sf::io::flag_error("bad value '" + device + "' for --device (choose auto, cpu or cuda)");
+    if (precision != "fp32" && precision != "tf32")
+      throw sf::io::flag_error("bad value '" + precision + "' for --precision (choose fp32 or tf32)");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;
@@ -119,6 +134,24 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // Where to train: one line says why when it is not the GPU the user may have expected.
+#if defined(__CUDACC__)
+  const bool have_gpu = device != "cpu" && sf::cuda::device_count() > 0;
+  const std::string no_gpu_reason = device == "cpu" ? "" : sf::cuda::no_device_reason();
+#else
+  const bool have_gpu = false;
+  const std::string no_gpu_reason = "this binary was built without CUDA (no nvcc at build time)";
+#endif
+  if (device == "cuda" && !have_gpu) {
+    std::fprintf(stderr, "error: --device cuda, but there is no usable CUDA device (%s)\n", no_gpu_reason.c_str());
+    return 4;
+  }
+  if (device == "auto" && !have_gpu) std::fprintf(stderr, "no CUDA device (%s): training on the CPU\n", no_gpu_reason.c_str());
+  const bool use_gpu = have_gpu;
+#if defined(__CUDACC__)
+  if (use_gpu) std::fprintf(stderr, "device: cuda, %s\n", sf::cuda::device_description().c_str());
+#endif
+
   try {
     const auto paths = sf::data::mnist_layout(data_dir);
     auto train = sf::data::load_idx_pair(paths.train_images, paths.train_labels);
@@ -127,7 +160,21 @@ int main(int argc, char** argv) {
     if (limit_test > 0) sf::data::truncate(test, limit_test);
     std::fprintf(stderr, "data: %d training and %d test images of %dx%d from %s\n", train.count, test.count, train.rows,
                  train.cols, data_dir.c_str());
-    const auto result = ottt ? sf::fit<OTTTNet>(opt, train, test) : sf::fit<SLTTNet>(opt, train, test);
+    const auto train_on = [&]<class Net>() -> sf::fit_result {
+#if defined(__CUDACC__)
+      if (use_gpu) {
+        opt.device = "cuda: " + sf::cuda::device_description() + ", " + precision + (no_graphs ? ", no graphs" : ", graphs");
+        sf::cuda::model<Net> model(opt.batch_size, sf::optimizer_slots(opt.optimizer), opt.seed,
+                                   sf::cuda::model_options{.graphs = !no_graphs,
+                                                           .precision = sf::cuda::parse_gemm_precision(precision)});
+        return sf::fit_model(model, opt, train, test);
+      }
+#endif
+      (void)use_gpu;
+      opt.device = "cpu";
+      return sf::fit<Net>(opt, train, test);
+    };
+    const auto result = ottt ? train_on.template operator()<OTTTNet>() : train_on.template operator()<SLTTNet>();
     std::printf("final test accuracy %.2f%% after %d epochs (%d in this run) in %.1f s\n",
                 100.0 * result.final_test_accuracy, result.total_epochs, result.epochs_run, result.seconds);
     return 0;

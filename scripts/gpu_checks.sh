@@ -1,48 +1,86 @@
 #!/usr/bin/env bash
-# Every GPU check of spikefuse in one call, for a lent GPU machine (device tool):
-#   bash scripts/gpu_checks.sh            # results under $OUT (device tool) or bench/results/gpu-<date>/
-# Builds the CUDA tests with nvcc directly (the GPU machine has nvcc but no Boost; the CUDA tests
-# need neither Boost nor BLAS), runs them, runs compute-sanitizer (memcheck, racecheck, initcheck,
-# synccheck) on them, and writes one Markdown summary with device, date and commit.
-# Commit: from git when the checkout has .git, else from $SPIKEFUSE_COMMIT.
+# Every GPU check of spikefuse in one call (at most 9.5 minutes; expected about 5), for a lent GPU machine:
+#   here:   bash scripts/gpu_bundle.sh                     # builds gpu-bundle/ (binaries + data)
+#   there:  bash scripts/gpu_checks.sh                     # device tool: carry ["gpu-bundle"]
+# Runs, writing logs, JSON and one Markdown summary (device, date, commit, commands) to $OUT (device
+# tool) or bench/results/gpu-<date>/:
+#   1. test_cuda_neuron   every neuron kernel against the CPU reference (bit-exact spikes, v, trace)
+#   2. test_cuda_model    CUDA backend against the CPU backend: per-step spikes, gradients, weights after
+#                         20 updates, plain launches and CUDA graphs, launch counts, error paths
+#   3. compute-sanitizer  memcheck and racecheck on both tests (the model test in its --quick mode)
+#   4. cuda_neuron_bandwidth   fused LIF kernels vs device copy vs unfused, 64K..64M neurons
+#   5. cuda_train_step    Fashion-MNIST MLP step time with/without graphs, T = 4/16/64, memory, launches
+#   6. fashion_mnist_mlp  one epoch of the default network on the GPU (when the bundle has the data)
+# Without gpu-bundle/ it tries to build with CMake here (needs Boost and OpenBLAS, which the GPU
+# machine lacks), so build the bundle first.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out="${OUT:-bench/results/gpu-$(date -u +%F)}"
 mkdir -p "$out"
 summary="$out/gpu_checks.md"
-arch="${CUDA_ARCH:-90}"
-commit="$(git rev-parse HEAD 2>/dev/null || echo "${SPIKEFUSE_COMMIT:-unknown}")"
+bundle=gpu-bundle
 status=0
+
+if [[ -d "$bundle/bin" ]]; then
+  bin="$bundle/bin"
+  commit="$(cat "$bundle/COMMIT")"
+  export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+  # cuBLAS from the toolkit, else from PyTorch's pip wheels; libgomp from the system, else the bundle.
+  for d in /usr/local/lib/python3*/dist-packages/nvidia/cublas/lib /opt/torch/.venv/lib/python3*/site-packages/nvidia/cu*/lib; do
+    [[ -d "$d" ]] && LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$d"
+  done
+  ldconfig -p 2>/dev/null | grep -q libgomp.so.1 || LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$PWD/$bundle/lib"
+else
+  build="${BUILD_DIR:-build-gpu}"
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSPIKEFUSE_CUDA=ON > "$out/configure.log" 2>&1 &&
+    cmake --build "$build" -j "$(nproc)" --target test_cuda_neuron test_cuda_model cuda_neuron_bandwidth cuda_train_step \
+      fashion_mnist_mlp >> "$out/configure.log" 2>&1 || { echo "build failed: see $out/configure.log"; tail -20 "$out/configure.log"; exit 1; }
+  mkdir -p "$build/all" && cp "$build"/tests/cuda/test_cuda_* "$build"/bench/cuda_* "$build"/examples/fashion_mnist_mlp "$build/all/"
+  bin="$build/all"
+  commit="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
+fi
 
 {
   echo "# spikefuse GPU checks"
   echo
   echo "- date: $(date -u '+%F %T UTC')"
   echo "- commit: $commit"
-  echo "- device: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -1)"
-  echo "- nvcc: $(nvcc --version 2>&1 | tail -1)"
+  echo "- device: $(nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader 2>&1 | head -1)"
+  echo "- CPU: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+  echo "- command: \`bash scripts/gpu_checks.sh\` (binaries from \`$bin\`)"
   echo
 } > "$summary"
 
-step() {  # step NAME COMMAND...: run, log, record pass/fail
-  local name="$1"; shift
+step() {  # step NAME TIMEOUT COMMAND...: run with a time limit, log, record pass/fail
+  local name="$1" limit="$2"; shift 2
   local log="$out/${name}.log"
   local t0=$SECONDS
-  "$@" > "$log" 2>&1
+  timeout "$limit" "$@" > "$log" 2>&1
   local rc=$?
   echo "- $name: $([[ $rc -eq 0 ]] && echo PASS || echo "FAIL (exit $rc)") in $((SECONDS - t0)) s — \`$*\`" >> "$summary"
-  tail -n 5 "$log" | sed 's/^/      /' >> "$summary"
+  tail -n 6 "$log" | sed 's/^/      /' >> "$summary"
   [[ $rc -eq 0 ]] || status=1
+  echo "$name: exit $rc ($((SECONDS - t0)) s)"
 }
 
-bin="$(mktemp -d)"
-step build_cuda_neuron nvcc -std=c++20 -O2 -Xcompiler=-ffp-contract=off -arch=sm_"$arch" -Iinclude tests/cuda/neuron_kernels.cu \
-  -o "$bin/test_cuda_neuron"
-if [[ -x "$bin/test_cuda_neuron" ]]; then
-  step test_cuda_neuron "$bin/test_cuda_neuron"
-  for tool in memcheck racecheck initcheck synccheck; do
-    step "sanitizer_$tool" compute-sanitizer --tool "$tool" --error-exitcode 9 "$bin/test_cuda_neuron"
-  done
+sanitize() {  # sanitize TOOL NAME TIMEOUT COMMAND...
+  local tool="$1" name="$2"; shift 2
+  local limit="$1"; shift
+  step "sanitizer_${tool}_${name}" "$limit" compute-sanitizer --tool "$tool" --error-exitcode 9 "$@"
+}
+
+step test_cuda_neuron 40 "$bin/test_cuda_neuron"
+step test_cuda_model 100 "$bin/test_cuda_model"
+# Time limits add up to under 9.5 minutes, so one device call of 600 s always returns the summary.
+sanitize memcheck neuron 35 "$bin/test_cuda_neuron"
+sanitize racecheck neuron 35 "$bin/test_cuda_neuron"
+sanitize memcheck model 70 "$bin/test_cuda_model" --quick
+sanitize racecheck model 70 "$bin/test_cuda_model" --quick
+step bench_neuron_bandwidth 80 "$bin/cuda_neuron_bandwidth" "$out/neuron_bandwidth.json"
+step bench_train_step 80 "$bin/cuda_train_step" "$out/train_step.json"
+if compgen -G "$bundle/data/*.gz" > /dev/null; then
+  step train_fashion_mnist_1_epoch 50 "$bin/fashion_mnist_mlp" --device cuda --epochs 1 --data-dir "$bundle/data" \
+    --out-dir /tmp/sf_gpu_run --quiet
 fi
 echo >> "$summary"
 echo "overall: $([[ $status -eq 0 ]] && echo PASS || echo FAIL)" >> "$summary"

@@ -41,6 +41,7 @@ struct fit_options {
   std::string out_dir = "runs/default";
   bool resume = false;
   bool quiet = false;  // no progress bar and no per-epoch lines (metrics.jsonl still has them)
+  std::string device = "cpu";  // recorded in metrics.jsonl: where the run trained
 };
 
 struct fit_result {
@@ -89,15 +90,20 @@ double evaluate(Model& model, const data::dataset& test, int batch_size, int tim
   return test.count ? static_cast<double>(correct) / test.count : 0.0;
 }
 
-/// Trains `Net` on `train`, reports test accuracy on `test` after every epoch. Writes
-/// `<out_dir>/metrics.jsonl` and `<out_dir>/checkpoint.bin` (after each epoch, atomically).
-template <class Net>
-fit_result fit(const fit_options& opt, const data::dataset& train, const data::dataset& test) {
+/// Trains `model` (a cpu::model or a cuda::model) on `train`, reports test accuracy on `test` after
+/// every epoch. Writes `<out_dir>/metrics.jsonl` and `<out_dir>/checkpoint.bin` (after each epoch,
+/// atomically). The model must be freshly built with `opt.seed` and optimizer_slots(opt.optimizer).
+template <class Model>
+fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& train, const data::dataset& test) {
+  using Net = typename Model::network;
   if (train.features() != Net::input_size || test.features() != Net::input_size)
     throw std::invalid_argument("spikefuse: the data has " + std::to_string(train.features()) +
                                 " features per sample but the network's Input takes " + std::to_string(Net::input_size));
   if (opt.epochs < 1 || opt.batch_size < 1 || opt.time_steps < 1)
     throw std::invalid_argument("spikefuse: epochs, batch size and T must be at least 1");
+  if (opt.batch_size > model.max_batch())
+    throw std::invalid_argument("spikefuse: batch size " + std::to_string(opt.batch_size) + " exceeds the model's " +
+                                std::to_string(model.max_batch()));
   if (uses_trace(opt.method) != Net::has_trace)
     throw std::invalid_argument(std::string("spikefuse: method ") + to_string(opt.method) +
                                 (Net::has_trace ? " needs SLTT neurons, but the network has OTTT neurons"
@@ -106,7 +112,6 @@ fit_result fit(const fit_options& opt, const data::dataset& train, const data::d
   const std::string checkpoint_path = opt.out_dir + "/checkpoint.bin";
   const std::string signature = dsl::network_signature<Net>();
 
-  cpu::model<Net> model(opt.batch_size, optimizer_slots(opt.optimizer), opt.seed);
   optimizer optim(opt.optimizer);
   int first_epoch = 0;
   const bool resuming = opt.resume && std::filesystem::exists(checkpoint_path);
@@ -121,10 +126,11 @@ fit_result fit(const fit_options& opt, const data::dataset& train, const data::d
     if (ck.run_config != detail::run_config(opt))
       throw io::checkpoint_error("checkpoint " + checkpoint_path + " was written with '" + ck.run_config +
                                  "', but this run has '" + detail::run_config(opt) + "'");
-    if (ck.parameters.size() != model.parameters().size() || ck.optimizer_state.size() != model.optimizer_state().size())
+    const auto state_size = static_cast<std::size_t>(model.parameter_count() * model.optimizer_slots());
+    if (ck.parameters.size() != static_cast<std::size_t>(model.parameter_count()) || ck.optimizer_state.size() != state_size)
       throw io::checkpoint_error("checkpoint " + checkpoint_path + " has the wrong number of parameters");
-    std::copy(ck.parameters.begin(), ck.parameters.end(), model.parameters().begin());
-    std::copy(ck.optimizer_state.begin(), ck.optimizer_state.end(), model.optimizer_state().begin());
+    model.load_parameters(ck.parameters);
+    model.load_optimizer_state(ck.optimizer_state);
     optim.set_steps(ck.optimizer_steps);
     first_epoch = ck.epochs_done;
     std::fprintf(stderr, "resuming from %s after epoch %d\n", checkpoint_path.c_str(), first_epoch);
@@ -135,6 +141,7 @@ fit_result fit(const fit_options& opt, const data::dataset& train, const data::d
   metrics.write(io::json_record{}
                     .add("event", "start")
                     .add("network", signature)
+                    .add("device", opt.device)
                     .add("method", to_string(opt.method))
                     .add("optimizer", to_string(opt.optimizer.kind))
                     .add("epochs", opt.epochs)
@@ -205,8 +212,10 @@ fit_result fit(const fit_options& opt, const data::dataset& train, const data::d
     ck.optimizer_steps = optim.steps();
     ck.seed = opt.seed;
     ck.run_config = detail::run_config(opt);
-    ck.parameters.assign(model.parameters().begin(), model.parameters().end());
-    ck.optimizer_state.assign(model.optimizer_state().begin(), model.optimizer_state().end());
+    ck.parameters.resize(static_cast<std::size_t>(model.parameter_count()));
+    model.copy_parameters_to(ck.parameters);
+    ck.optimizer_state.resize(static_cast<std::size_t>(model.parameter_count() * model.optimizer_slots()));
+    model.copy_optimizer_state_to(ck.optimizer_state);
     io::save_checkpoint(checkpoint_path, ck);
     result.final_test_accuracy = test_acc;
     ++result.epochs_run;
@@ -215,6 +224,13 @@ fit_result fit(const fit_options& opt, const data::dataset& train, const data::d
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics.write(io::json_record{}.add("event", "end").add("test_accuracy", result.final_test_accuracy).add("seconds", result.seconds));
   return result;
+}
+
+/// Trains `Net` on the CPU backend (see fit_model).
+template <class Net>
+fit_result fit(const fit_options& opt, const data::dataset& train, const data::dataset& test) {
+  cpu::model<Net> model(opt.batch_size, optimizer_slots(opt.optimizer), opt.seed);
+  return fit_model(model, opt, train, test);
 }
 
 }  // namespace spikefuse

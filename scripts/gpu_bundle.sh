@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds, HERE (the build machine: nvcc, Boost, OpenBLAS), everything the GPU checks run, into gpu-bundle/,
+# ready to be carried to a lent GPU machine (which has the CUDA driver, toolkit and cuBLAS, but no Boost
+# and no OpenBLAS):
+#   bash scripts/gpu_bundle.sh        # then: device run, carry ["gpu-bundle"], command "bash scripts/gpu_checks.sh"
+# OpenBLAS is linked statically; the CUDA runtime statically; cuBLAS and libgomp come from the GPU
+# machine (libgomp is also copied into gpu-bundle/lib as a fallback). The Fashion-MNIST files are
+# copied too, for the short GPU training run.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+build="${BUILD_DIR:-build-gpu}"
+bundle=gpu-bundle
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSPIKEFUSE_CUDA=ON -DSPIKEFUSE_STATIC_BLAS=ON \
+  -DSPIKEFUSE_BUILD_TESTS=ON -DSPIKEFUSE_BUILD_BENCH=ON > /dev/null
+targets=(test_cuda_neuron test_cuda_model cuda_neuron_bandwidth cuda_train_step fashion_mnist_mlp)
+cmake --build "$build" -j "${JOBS:-$(nproc)}" --target "${targets[@]}"
+rm -rf "$bundle"
+mkdir -p "$bundle/bin" "$bundle/lib" "$bundle/data"
+cp "$build/tests/cuda/test_cuda_neuron" "$build/tests/cuda/test_cuda_model" "$build/bench/cuda_neuron_bandwidth" \
+   "$build/bench/cuda_train_step" "$build/examples/fashion_mnist_mlp" "$bundle/bin/"
+strip "$bundle"/bin/*
+gomp="$(g++ -print-file-name=libgomp.so.1)"
+[[ -f "$gomp" ]] && cp -L "$gomp" "$bundle/lib/"
+cp /usr/share/datasets/fashion-mnist/*.gz "$bundle/data/" 2>/dev/null || echo "no Fashion-MNIST files: the GPU training run will be skipped"
+git rev-parse HEAD > "$bundle/COMMIT"
+git diff --quiet HEAD -- include tests bench examples || echo "(built with uncommitted changes)" >> "$bundle/COMMIT"
+du -sh "$bundle"
+echo "bundle ready: carry gpu-bundle and run: bash scripts/gpu_checks.sh"

@@ -1,0 +1,367 @@
+// CUDA backend against the CPU backend: same network, seed and data; per-step spikes, gradients, losses and weights after 20 optimizer steps.
+//
+// For every case the CPU model and a CUDA model (plain launches, then CUDA graphs) train side by side:
+//   spikes      equal at every step of every neuron layer, except where h is within kThresholdBand of θ
+//               (the GEMMs sum in a different order, so h can land on the other side of θ); such
+//               flips are counted, shown, and must stay below kMaxFlipRate of all spike decisions
+//   gradients   every parameter tensor, at every backward: ‖g_cuda − g_cpu‖ ≤ kRelTol·‖g_cpu‖
+//   loss        per batch, relative kRelTol
+//   weights     every tensor after 20 optimizer steps, normwise relative kRelTol
+//   graphs      the graph run equals the plain run bit for bit (same kernels, same order)
+//   launches    per step, at most 2 per layer forward and 3 backward (+1 head kernel)
+// plus the error paths: a NaN input is reported as non_finite_loss, a bad label as out_of_range.
+// Without a GPU: prints "no CUDA device: compile-only check" and exits 0 (CI compiles this file).
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <random>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <spikefuse/spikefuse.hpp>
+#include <spikefuse/backend/cuda/trainer.cuh>
+
+namespace sf = spikefuse;
+
+namespace {
+
+constexpr double kRelTol = 1e-5;
+constexpr float kThresholdBand = 1e-4f;
+constexpr double kMaxFlipRate = 1e-3;
+constexpr int kBatch = 16;
+constexpr int kUpdates = 20;
+
+int failures = 0;
+
+void expect(bool ok, const std::string& what) {
+  if (!ok) {
+    ++failures;
+    std::printf("  FAIL %s\n", what.c_str());
+  }
+}
+
+double rel_error(std::span<const float> got, std::span<const float> want) {
+  double diff = 0.0, norm = 0.0;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    diff += (static_cast<double>(got[i]) - want[i]) * (static_cast<double>(got[i]) - want[i]);
+    norm += static_cast<double>(want[i]) * want[i];
+  }
+  return norm > 0.0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+}
+
+/// Worst normwise relative error over the parameter tensors.
+double worst_tensor_error(const std::vector<sf::parameter_tensor>& tensors, const std::vector<float>& got,
+                          const std::vector<float>& want) {
+  double worst = 0.0;
+  for (const auto& t : tensors) {
+    const std::span<const float> g(got.data() + t.offset, static_cast<std::size_t>(t.size));
+    const std::span<const float> w(want.data() + t.offset, static_cast<std::size_t>(t.size));
+    worst = std::max(worst, rel_error(g, w));
+  }
+  return worst;
+}
+
+struct spike_tally {
+  long long decisions = 0;
+  long long near_threshold_flips = 0;
+  long long unexplained_flips = 0;
+};
+
+/// Compares the spikes of one neuron layer; a flip is explained when the non-spiking side's membrane
+/// (= its h, since it did not reset) lies within kThresholdBand of θ.
+void compare_spikes(const float* cpu_spikes, const float* cpu_v, const std::vector<float>& gpu_spikes,
+                    const std::vector<float>& gpu_v, float threshold, spike_tally& tally) {
+  for (std::size_t i = 0; i < gpu_spikes.size(); ++i) {
+    ++tally.decisions;
+    if (gpu_spikes[i] == cpu_spikes[i]) continue;
+    const float h = cpu_spikes[i] == 0.f ? cpu_v[i] : gpu_v[i];
+    if (std::fabs(h - threshold) <= kThresholdBand) {
+      ++tally.near_threshold_flips;
+    } else {
+      ++tally.unexplained_flips;
+    }
+  }
+}
+
+struct synthetic_data {
+  std::vector<float> images;  // batches × kBatch × features
+  std::vector<std::uint8_t> labels;
+};
+
+synthetic_data make_data(int batches, long long features, int classes, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> pixel(0.f, 1.f);
+  synthetic_data d;
+  d.images.resize(static_cast<std::size_t>(batches) * kBatch * features);
+  for (auto& x : d.images) x = pixel(rng);
+  d.labels.resize(static_cast<std::size_t>(batches) * kBatch);
+  for (auto& l : d.labels) l = static_cast<std::uint8_t>(rng() % static_cast<unsigned>(classes));
+  return d;
+}
+
+/// Indices of the neuron layers of Net.
+template <class Net>
+std::vector<std::size_t> neuron_layers() {
+  std::vector<std::size_t> out;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    ((sf::is_neuron<typename Net::template layer_at<I>> ? out.push_back(I) : void()), ...);
+  }(std::make_index_sequence<Net::depth + 1>{});
+  return out;
+}
+
+template <class Net>
+float threshold_of(std::size_t layer) {
+  float th = 0.f;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (
+        [&] {
+          using L = typename Net::template layer_at<I>;
+          if constexpr (sf::is_neuron<L>) {
+            if (I == layer) th = sf::lif_constants<L::params>::threshold;
+          }
+        }(),
+        ...);
+  }(std::make_index_sequence<Net::depth + 1>{});
+  return th;
+}
+
+struct run_config {
+  const char* name;
+  sf::update_schedule schedule;
+  int time_steps;
+  int sltt_k;  // 0: backward at every step
+  sf::loss_config loss;
+};
+
+/// Trains a CPU model and a CUDA model side by side for kUpdates optimizer steps, checking per step.
+template <class Net>
+void compare_case(const run_config& cfg, bool graphs, std::vector<float>* final_weights) {  // NOLINT
+  std::printf("%s, T = %d, %s\n", cfg.name, cfg.time_steps, graphs ? "CUDA graphs" : "plain launches");
+  constexpr int classes = Net::num_outputs;
+  const int batches = cfg.schedule == sf::update_schedule::per_step ? kUpdates / cfg.time_steps : kUpdates;
+  const auto data = make_data(batches + 1, Net::input_size, classes, 7u);
+  const std::uint64_t seed = 1234;
+  sf::optimizer_config oc;  // Adam
+  sf::cpu::model<Net> cpu(kBatch, 2, seed);
+  sf::cuda::model<Net> gpu(kBatch, 2, seed, sf::cuda::model_options{.graphs = graphs});
+  sf::optimizer cpu_opt(oc), gpu_opt(oc);
+
+  std::vector<float> cpu_params(cpu.parameter_count()), gpu_params(cpu.parameter_count());
+  cpu.copy_parameters_to(cpu_params);
+  gpu.copy_parameters_to(gpu_params);
+  expect(cpu_params == gpu_params, "identical initial parameters from one seed");
+
+  const auto neurons = neuron_layers<Net>();
+  spike_tally tally;
+  double worst_grad = 0.0, worst_loss = 0.0;
+  std::mt19937_64 k_rng(99);
+  // Spikes and v of the CPU step, recorded in its hook, compared with the CUDA step's in the other.
+  std::vector<std::vector<float>> cpu_spikes(neurons.size()), cpu_v(neurons.size());
+  std::vector<std::vector<float>> cpu_step_spikes;
+
+  for (int b = 0; b < batches; ++b) {
+    const std::span<const float> images(data.images.data() + static_cast<std::size_t>(b) * kBatch * Net::input_size,
+                                        static_cast<std::size_t>(kBatch) * Net::input_size);
+    const std::span<const std::uint8_t> labels(data.labels.data() + static_cast<std::size_t>(b) * kBatch, kBatch);
+    const sf::step_encoder encode([&](int, float* x) { std::copy(images.begin(), images.end(), x); }, true);
+    const auto steps = sf::choose_backward_steps(cfg.time_steps, cfg.sltt_k, k_rng);
+
+    cpu_step_spikes.clear();
+    sf::train_hooks cpu_hooks;
+    cpu_hooks.after_forward = [&](int, float) {
+      for (std::size_t j = 0; j < neurons.size(); ++j) {
+        const float* s = cpu.output_of(neurons[j]);
+        const float* v = cpu.membrane_of(neurons[j]);
+        const std::size_t n = static_cast<std::size_t>(kBatch) * gpu.plan().layers[neurons[j]].out_shape.size();
+        cpu_spikes[j].assign(s, s + n);
+        cpu_v[j].assign(v, v + n);
+      }
+      // Kept per step: the CUDA hook of the same step reads them.
+      for (std::size_t j = 0; j < neurons.size(); ++j) {
+        cpu_step_spikes.push_back(cpu_spikes[j]);
+        cpu_step_spikes.push_back(cpu_v[j]);
+      }
+    };
+    std::vector<std::vector<float>> cpu_step_grads;
+    cpu_hooks.after_backward = [&](int, float) {
+      std::vector<float> g(cpu.gradients().begin(), cpu.gradients().end());
+      cpu_step_grads.push_back(std::move(g));
+    };
+    const auto cpu_result = sf::train_batch(cpu, cpu_opt, 1e-3f, kBatch, cfg.time_steps, encode, labels, cfg.loss,
+                                            cfg.schedule, steps, cpu_hooks);
+
+    int gpu_step = 0, gpu_backward = 0;
+    sf::train_hooks gpu_hooks;
+    gpu_hooks.after_forward = [&](int, float) {
+      for (std::size_t j = 0; j < neurons.size(); ++j) {
+        const auto& s_cpu = cpu_step_spikes[static_cast<std::size_t>(gpu_step) * 2 * neurons.size() + 2 * j];
+        const auto& v_cpu = cpu_step_spikes[static_cast<std::size_t>(gpu_step) * 2 * neurons.size() + 2 * j + 1];
+        compare_spikes(s_cpu.data(), v_cpu.data(), gpu.output_of(neurons[j]), gpu.membrane_of(neurons[j]),
+                       threshold_of<Net>(neurons[j]), tally);
+      }
+      ++gpu_step;
+    };
+    gpu_hooks.after_backward = [&](int, float) {
+      std::vector<float> g(static_cast<std::size_t>(gpu.parameter_count()));
+      gpu.copy_gradients_to(g);
+      worst_grad = std::max(worst_grad, worst_tensor_error(gpu.tensors(), g, cpu_step_grads.at(gpu_backward)));
+      ++gpu_backward;
+    };
+    const auto gpu_result = sf::train_batch(gpu, gpu_opt, 1e-3f, kBatch, cfg.time_steps, encode, labels, cfg.loss,
+                                            cfg.schedule, steps, gpu_hooks);
+    expect(gpu_backward == static_cast<int>(cpu_step_grads.size()), "one gradient check per backward");
+    worst_loss = std::max(worst_loss, std::fabs(gpu_result.loss - cpu_result.loss) / std::max(1e-12, std::fabs(cpu_result.loss)));
+  }
+  cpu.copy_parameters_to(cpu_params);
+  gpu.copy_parameters_to(gpu_params);
+  const double weights = worst_tensor_error(gpu.tensors(), gpu_params, cpu_params);
+  std::printf("  %lld spike decisions: %lld flips within %.0e of threshold, %lld others; worst gradient %.2e, loss %.2e, "
+              "weights after %d updates %.2e\n",
+              tally.decisions, tally.near_threshold_flips, kThresholdBand, tally.unexplained_flips, worst_grad, worst_loss,
+              kUpdates, weights);
+  expect(tally.unexplained_flips == 0, "every spike flip lies within the threshold band");
+  expect(static_cast<double>(tally.near_threshold_flips) <= kMaxFlipRate * static_cast<double>(tally.decisions),
+         "near-threshold flips stay rare");
+  expect(worst_grad <= kRelTol, "gradients within 1e-5 (normwise, per tensor) at every backward");
+  expect(worst_loss <= kRelTol, "batch losses within 1e-5");
+  expect(weights <= kRelTol, "weights within 1e-5 after 20 optimizer steps");
+
+  // Eval on a held-out batch: the same predictions.
+  const std::span<const float> images(data.images.data() + static_cast<std::size_t>(batches) * kBatch * Net::input_size,
+                                      static_cast<std::size_t>(kBatch) * Net::input_size);
+  const std::span<const std::uint8_t> labels(data.labels.data() + static_cast<std::size_t>(batches) * kBatch, kBatch);
+  const sf::step_encoder encode([&](int, float* x) { std::copy(images.begin(), images.end(), x); }, true);
+  const int cpu_correct = sf::evaluate_batch(cpu, kBatch, cfg.time_steps, encode, labels);
+  const int gpu_correct = sf::evaluate_batch(gpu, kBatch, cfg.time_steps, encode, labels);
+  expect(cpu_correct == gpu_correct, "eval: same number of correct predictions (" + std::to_string(gpu_correct) + " vs " +
+                                         std::to_string(cpu_correct) + ")");
+  if (final_weights) *final_weights = gpu_params;
+}
+
+/// Without hooks (no synchronisation per step) the graph run and the plain run give the same bits.
+template <class Net>
+void compare_graph_and_plain(const run_config& cfg) {
+  std::printf("%s: graph replay vs plain launches, no hooks\n", cfg.name);
+  const int batches = cfg.schedule == sf::update_schedule::per_step ? kUpdates / cfg.time_steps : kUpdates;
+  const auto data = make_data(batches, Net::input_size, Net::num_outputs, 11u);
+  std::vector<float> result[2];
+  for (int graphs = 0; graphs < 2; ++graphs) {
+    sf::cuda::model<Net> gpu(kBatch, 2, 5, sf::cuda::model_options{.graphs = graphs == 1});
+    sf::optimizer opt(sf::optimizer_config{});
+    std::mt19937_64 k_rng(3);
+    for (int b = 0; b < batches; ++b) {
+      const float* images = data.images.data() + static_cast<std::size_t>(b) * kBatch * Net::input_size;
+      const std::span<const std::uint8_t> labels(data.labels.data() + static_cast<std::size_t>(b) * kBatch, kBatch);
+      // Not the same every step: exercises the per-step upload through the double-buffered staging.
+      const sf::step_encoder encode([&](int t, float* x) {
+        for (long long i = 0; i < kBatch * Net::input_size; ++i) x[i] = images[i] * (1.f + 0.1f * static_cast<float>(t));
+      });
+      const auto steps = sf::choose_backward_steps(cfg.time_steps, cfg.sltt_k, k_rng);
+      sf::train_batch(gpu, opt, 1e-3f, kBatch, cfg.time_steps, encode, labels, cfg.loss, cfg.schedule, steps);
+    }
+    result[graphs].resize(static_cast<std::size_t>(gpu.parameter_count()));
+    gpu.copy_parameters_to(result[graphs]);
+    if (graphs == 1) std::printf("  %zu graphs captured\n", gpu.captured_graphs());
+  }
+  expect(result[0] == result[1], "graph replay gives the plain launches' weights bit for bit");
+}
+
+/// The fused step's launch count for a network: ≤ 2 per layer forward, ≤ 3 per layer backward, + 1 head.
+template <class Net>
+void check_launch_budget(const char* name, int expected_total) {
+  sf::cuda::model<Net> gpu(kBatch, 2, 1);
+  sf::optimizer opt(sf::optimizer_config{});
+  const auto data = make_data(1, Net::input_size, Net::num_outputs, 1u);
+  const std::span<const std::uint8_t> labels(data.labels.data(), kBatch);
+  const sf::step_encoder encode([&](int, float* x) { std::copy(data.images.begin(), data.images.end(), x); }, true);
+  const std::vector<char> all(4, 1);
+  sf::train_batch(gpu, opt, 1e-3f, kBatch, 4, encode, labels, sf::loss_config{}, sf::update_schedule::per_batch, all);
+  const auto& l = gpu.last_step_launches();
+  std::printf("%s: %d launches per training step (%d kernels, %d GEMMs, %d memsets/copies)\n", name, l.total(), l.kernels,
+              l.gemms, l.copies);
+  expect(l.total() == expected_total, std::string(name) + ": " + std::to_string(expected_total) + " launches per step");
+  expect(l.total() <= 5 * static_cast<int>(Net::depth) + 1, "at most 2 forward + 3 backward per layer, + the head");
+}
+
+void check_error_paths() {
+  using Net = sf::Network<sf::Input<8>, sf::Linear<6>, sf::OTTTLIF<>, sf::Linear<3>>;
+  sf::cuda::model<Net> gpu(4, 2, 1);
+  sf::optimizer opt(sf::optimizer_config{});
+  const std::vector<char> all(3, 1);
+  std::vector<std::uint8_t> labels{0, 1, 2, 0};
+  const sf::step_encoder nan_input([](int, float* x) {
+    for (int i = 0; i < 4 * 8; ++i) x[i] = std::numeric_limits<float>::quiet_NaN();
+  });
+  bool threw = false;
+  try {
+    sf::train_batch(gpu, opt, 1e-3f, 4, 3, nan_input, labels, sf::loss_config{}, sf::update_schedule::per_batch, all);
+  } catch (const sf::non_finite_loss& e) {
+    threw = std::string(e.what()).find("time step 0") != std::string::npos;
+  }
+  expect(threw, "a NaN input is reported as a non-finite loss at step 0");
+  labels[2] = 7;
+  threw = false;
+  const sf::step_encoder zeros([](int, float* x) {
+    for (int i = 0; i < 4 * 8; ++i) x[i] = 0.5f;
+  });
+  try {
+    sf::train_batch(gpu, opt, 1e-3f, 4, 3, zeros, labels, sf::loss_config{}, sf::update_schedule::per_batch, all);
+  } catch (const std::out_of_range&) {
+    threw = true;
+  }
+  expect(threw, "a label beyond the classes is rejected before it reaches the loss kernel");
+}
+
+// OTTT: biased Linear → neuron (fused bias), dropout and scale on spikes and trace, head bias in the loss kernel.
+using OtttNet = sf::Network<sf::Input<64>, sf::Linear<48>, sf::OTTTLIF<>, sf::Dropout<0.2f>, sf::Linear<32>, sf::OTTTLIF<>,
+                            sf::Scale<0.5f>, sf::Linear<10>>;
+// SLTT: flatten, bias-free Linear, Linear → Linear (separate bias kernels), a hard-reset neuron.
+using SlttNet = sf::Network<sf::Input<1, 8, 8>, sf::Flatten, sf::Linear<40, sf::no_bias>, sf::SLTTLIF<>, sf::Linear<24>,
+                            sf::Linear<16>, sf::SLTTLIF<>, sf::Linear<10>>;
+// The Fashion-MNIST MLP of examples/fashion_mnist_mlp.cpp.
+using MlpNet = sf::Network<sf::Input<784>, sf::Linear<800>, sf::OTTTLIF<>, sf::Linear<10>>;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // --quick: a subset for compute-sanitizer runs (each launch is checked, so everything is slower).
+  const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  if (sf::cuda::device_count() == 0) {
+    std::printf("no CUDA device: compile-only check (%s)\n", sf::cuda::no_device_reason().c_str());
+    return 0;
+  }
+  std::printf("device: %s\n", sf::cuda::device_description().c_str());
+  try {
+    const run_config ottt_a{"OTTT_A", sf::update_schedule::per_batch, 4, 0, sf::loss_config{}};
+    const run_config ottt_o{"OTTT_O", sf::update_schedule::per_step, 4, 0, sf::loss_config{}};
+    const run_config sltt{"SLTT", sf::update_schedule::per_batch, 5, 0,
+                          sf::loss_config{.mse_weight = 0.05f, .constant_mse_target = true}};
+    const run_config sltt_k{"SLTT-K (K = 2)", sf::update_schedule::per_batch, 6, 2, sf::loss_config{}};
+    if (quick) {
+      compare_case<OtttNet>(ottt_a, true, nullptr);
+      compare_case<SlttNet>(sltt, false, nullptr);
+      compare_graph_and_plain<OtttNet>(ottt_o);
+    } else {
+      for (bool graphs : {false, true}) {
+        compare_case<OtttNet>(ottt_a, graphs, nullptr);
+        compare_case<OtttNet>(ottt_o, graphs, nullptr);
+        compare_case<SlttNet>(sltt, graphs, nullptr);
+        compare_case<SlttNet>(sltt_k, graphs, nullptr);
+      }
+      compare_graph_and_plain<OtttNet>(ottt_a);
+      compare_graph_and_plain<OtttNet>(ottt_o);
+      compare_graph_and_plain<SlttNet>(sltt_k);
+    }
+    // MLP: fwd GEMM, LIF (+bias), GEMM, head; bwd GEMM dW, GEMM dx, LIF (+db), GEMM dW = 8.
+    check_launch_budget<MlpNet>("Fashion-MNIST MLP", 8);
+    check_error_paths();
+  } catch (const std::exception& e) {
+    std::printf("FAIL: exception: %s\n", e.what());
+    return 1;
+  }
+  std::printf("%s: %d failed checks\n", failures ? "FAILED" : "PASSED", failures);
+  return failures ? 1 : 0;
+}
