@@ -19,7 +19,10 @@ class device_array {
   explicit device_array(std::size_t count) : count_(count) {
     if (count_ == 0) return;
     SF_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&data_), count_ * sizeof(T)));
+    // cudaMemset runs on the legacy default stream, which does not order against the backend's
+    // non-blocking stream: wait, so that no later upload on that stream can be overwritten by it.
     SF_CUDA_CHECK(cudaMemset(data_, 0, count_ * sizeof(T)));
+    SF_CUDA_CHECK(cudaStreamSynchronize(nullptr));
   }
   device_array(device_array&& o) noexcept : data_(std::exchange(o.data_, nullptr)), count_(std::exchange(o.count_, 0)) {}
   device_array& operator=(device_array&& o) noexcept {

@@ -83,6 +83,8 @@ class model {
 
   model(const model&) = delete;
   model& operator=(const model&) = delete;
+  /// Work still queued may read the pinned staging buffers and the arena: finish it before they go.
+  ~model() { cudaStreamSynchronize(stream_.get()); }
 
   const memory_plan& plan() const { return plan_; }
   /// Device bytes this model holds: the plan's buffers (each padded to 256 bytes), the
