@@ -13,12 +13,17 @@ void lif_forward_loop(long long n, const float* __restrict x, float* __restrict 
                       float* __restrict spike, float* __restrict psi) {
   constexpr lif_params P = Neuron::params;
   using Surrogate = typename Neuron::surrogate_type;
-  float unused = 0.f;
-#pragma omp parallel for simd schedule(static) if (n > 32768) firstprivate(unused)
+  // Values in locals, loads and stores outside the call: the loop stays vectorisable.
+#pragma omp parallel for simd schedule(static) if (n > 32768)
   for (long long i = 0; i < n; ++i) {
-    float& trace_i = KeepTrace ? trace[i] : unused;
-    float& psi_i = KeepPsi ? psi[i] : unused;
-    spike[i] = lif::fused_forward<P, Surrogate, KeepTrace, KeepPsi>(x[i], v[i], trace_i, psi_i);
+    float v_i = v[i];
+    float trace_i = 0.f;
+    if constexpr (KeepTrace) trace_i = trace[i];
+    float psi_i = 0.f;
+    spike[i] = lif::fused_forward<P, Surrogate, KeepTrace, KeepPsi>(x[i], v_i, trace_i, psi_i);
+    v[i] = v_i;
+    if constexpr (KeepTrace) trace[i] = trace_i;
+    if constexpr (KeepPsi) psi[i] = psi_i;
   }
 }
 
