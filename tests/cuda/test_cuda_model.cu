@@ -9,7 +9,8 @@
 //   weights     every tensor after 20 optimizer steps, normwise relative kRelTol
 //   graphs      the graph run equals the plain run bit for bit (same kernels, same order)
 //   launches    per step, at most 2 per layer forward and 3 backward (+1 head kernel)
-// plus the error paths: a NaN input is reported as non_finite_loss, a bad label as out_of_range.
+//   ragged      sizes that are not multiples of 4, batches of 300 and 13 (two captured graphs)
+// plus the error paths: a NaN reaching the logits is reported as non_finite_loss, a bad label as out_of_range.
 // Without a GPU: prints "no CUDA device: compile-only check" and exits 0 (CI compiles this file).
 #include <cmath>
 #include <cstdint>
@@ -286,29 +287,66 @@ void check_launch_budget(const char* name, int expected_total) {
   expect(l.total() <= 5 * static_cast<int>(Net::depth) + 1, "at most 2 forward + 3 backward per layer, + the head");
 }
 
+/// Sizes that are not multiples of 4 (the kernels' scalar tails), batches above the head kernel's 256
+/// threads and the bias reduction's 8-row tiles, and a smaller last batch (a second captured graph).
+void check_ragged_batches() {
+  using Net = sf::Network<sf::Input<37>, sf::Linear<37>, sf::OTTTLIF<>, sf::Linear<5>>;
+  std::printf("ragged: Input<37> -> Linear<37> -> OTTTLIF -> Linear<5>, batches 300 then 13, graphs\n");
+  const int max_batch = 600;
+  sf::cpu::model<Net> cpu(max_batch, 2, 8);
+  sf::cuda::model<Net> gpu(max_batch, 2, 8);
+  sf::optimizer cpu_opt(sf::optimizer_config{}), gpu_opt(sf::optimizer_config{});
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> pixel(0.f, 1.f);
+  double worst_loss = 0.0;
+  for (int batch : {300, 13, 300, 13}) {
+    std::vector<float> images(static_cast<std::size_t>(batch) * 37);
+    for (auto& x : images) x = pixel(rng);
+    std::vector<std::uint8_t> labels(static_cast<std::size_t>(batch));
+    for (auto& l : labels) l = static_cast<std::uint8_t>(rng() % 5);
+    const sf::step_encoder encode([&](int, float* x) { std::copy(images.begin(), images.end(), x); }, true);
+    const std::vector<char> all(3, 1);
+    const auto a = sf::train_batch(cpu, cpu_opt, 1e-3f, batch, 3, encode, labels, sf::loss_config{},
+                                   sf::update_schedule::per_batch, all);
+    const auto b = sf::train_batch(gpu, gpu_opt, 1e-3f, batch, 3, encode, labels, sf::loss_config{},
+                                   sf::update_schedule::per_batch, all);
+    worst_loss = std::max(worst_loss, std::fabs(a.loss - b.loss) / std::fabs(a.loss));
+  }
+  std::vector<float> cpu_params(cpu.parameter_count()), gpu_params(cpu.parameter_count());
+  cpu.copy_parameters_to(cpu_params);
+  gpu.copy_parameters_to(gpu_params);
+  const double weights = worst_tensor_error(gpu.tensors(), gpu_params, cpu_params);
+  std::printf("  loss %.2e, weights after 4 updates %.2e, %zu graphs captured\n", worst_loss, weights, gpu.captured_graphs());
+  expect(worst_loss <= kRelTol && weights <= kRelTol, "ragged batches: losses and weights within 1e-5");
+  expect(gpu.captured_graphs() == 2, "one graph per batch size");
+}
+
 void check_error_paths() {
   using Net = sf::Network<sf::Input<8>, sf::Linear<6>, sf::OTTTLIF<>, sf::Linear<3>>;
   sf::cuda::model<Net> gpu(4, 2, 1);
   sf::optimizer opt(sf::optimizer_config{});
   const std::vector<char> all(3, 1);
   std::vector<std::uint8_t> labels{0, 1, 2, 0};
-  const sf::step_encoder nan_input([](int, float* x) {
-    for (int i = 0; i < 4 * 8; ++i) x[i] = std::numeric_limits<float>::quiet_NaN();
+  // A NaN input would only silence the neurons (NaN ≥ θ is false): put the NaN in the head bias,
+  // which reaches the logits at every step.
+  std::vector<float> params(static_cast<std::size_t>(gpu.parameter_count()));
+  gpu.copy_parameters_to(params);
+  params.back() = std::numeric_limits<float>::quiet_NaN();  // linear1.bias[2], the last tensor
+  gpu.load_parameters(params);
+  const sf::step_encoder input([](int, float* x) {
+    for (int i = 0; i < 4 * 8; ++i) x[i] = 0.5f;
   });
   bool threw = false;
   try {
-    sf::train_batch(gpu, opt, 1e-3f, 4, 3, nan_input, labels, sf::loss_config{}, sf::update_schedule::per_batch, all);
+    sf::train_batch(gpu, opt, 1e-3f, 4, 3, input, labels, sf::loss_config{}, sf::update_schedule::per_batch, all);
   } catch (const sf::non_finite_loss& e) {
-    threw = std::string(e.what()).find("time step 0") != std::string::npos;
+    threw = std::string(e.what()).find("became NaN at time step 0") != std::string::npos;
   }
-  expect(threw, "a NaN input is reported as a non-finite loss at step 0");
+  expect(threw, "a NaN in the parameters is reported as a NaN loss at step 0");
   labels[2] = 7;
   threw = false;
-  const sf::step_encoder zeros([](int, float* x) {
-    for (int i = 0; i < 4 * 8; ++i) x[i] = 0.5f;
-  });
   try {
-    sf::train_batch(gpu, opt, 1e-3f, 4, 3, zeros, labels, sf::loss_config{}, sf::update_schedule::per_batch, all);
+    sf::train_batch(gpu, opt, 1e-3f, 4, 3, input, labels, sf::loss_config{}, sf::update_schedule::per_batch, all);
   } catch (const std::out_of_range&) {
     threw = true;
   }
@@ -357,6 +395,7 @@ int main(int argc, char** argv) {
     }
     // MLP: fwd GEMM, LIF (+bias), GEMM, head; bwd GEMM dW, GEMM dx, LIF (+db), GEMM dW = 8.
     check_launch_budget<MlpNet>("Fashion-MNIST MLP", 8);
+    check_ragged_batches();
     check_error_paths();
   } catch (const std::exception& e) {
     std::printf("FAIL: exception: %s\n", e.what());

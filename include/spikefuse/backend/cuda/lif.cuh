@@ -165,6 +165,7 @@ __global__ void __launch_bounds__(bias_tile_features* bias_tile_rows)
   if (tx == 0 && ty == 0) last_block = atomicAdd(&arrivals[blockIdx.x], 1u) == gridDim.y - 1;
   __syncthreads();
   if (!last_block) return;
+  __threadfence();  // order the partial-sum reads after the arrival that made this block last
   if (ty == 0 && feature < Features) {
     float total = 0.f;
     for (unsigned b = 0; b < gridDim.y; ++b) total += __ldcg(&partials[static_cast<long long>(b) * Features + feature]);

@@ -20,6 +20,7 @@ struct loss_accumulator {
   float last_loss;           // L_t of the latest step
   int steps;                 // steps seen
   int nonfinite_step_plus_one;  // 0 while every L_t is finite (so that a memset resets it)
+  float first_nonfinite_loss;   // its value (NaN or ±inf)
 };
 
 inline constexpr int head_threads = 256;
@@ -65,7 +66,10 @@ __global__ void __launch_bounds__(head_threads)
   }
   if (threadIdx.x == 0) {
     const float loss = combine_loss(mse_weight, ce_part[0], mse_part[0], batch, Classes, time_steps);
-    if (!isfinite(loss) && acc->nonfinite_step_plus_one == 0) acc->nonfinite_step_plus_one = acc->steps + 1;
+    if (!isfinite(loss) && acc->nonfinite_step_plus_one == 0) {
+      acc->nonfinite_step_plus_one = acc->steps + 1;
+      acc->first_nonfinite_loss = loss;
+    }
     acc->loss_sum += loss;
     acc->last_loss = loss;
     acc->steps += 1;

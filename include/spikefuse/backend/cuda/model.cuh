@@ -79,6 +79,7 @@ class model {
     arena_ = device_arena(sizer.used_bytes());
     carve(arena_);
     initialise();
+    warm_up_blas();
   }
 
   model(const model&) = delete;
@@ -105,6 +106,7 @@ class model {
       throw std::invalid_argument("spikefuse: batch of " + std::to_string(batch) + " samples, but the model was built for at most " +
                                   std::to_string(max_batch_));
     batch_ = batch;
+    SF_CUDA_CHECK(cudaSetDevice(device_));  // the model's device, whichever was current in this thread
     const context ctx = make_context(scratch_counter_);
     for_each_layer([&]<std::size_t I>() {
       if constexpr (I > 0) {
@@ -137,10 +139,12 @@ class model {
       if (labels[b] >= classes)
         throw std::out_of_range("spikefuse: label " + std::to_string(labels[b]) + " out of range for " +
                                 std::to_string(classes) + " classes");
-      label_staging_.data()[b] = labels[b];
     }
+    labels_copied_.synchronize();  // the previous batch's copy from the staging buffer is done
+    for (int b = 0; b < batch_; ++b) label_staging_.data()[b] = labels[b];
     SF_CUDA_CHECK(cudaMemcpyAsync(labels_, label_staging_.data(), static_cast<std::size_t>(batch_), cudaMemcpyHostToDevice,
                                   stream_.get()));
+    labels_copied_.record(stream_.get());
   }
 
   /// One time step: forward of every layer, the head (logits, Σ logits, and in training phases the
@@ -344,6 +348,14 @@ class model {
     accumulator_ = a.take<loss_accumulator>(1);
   }
 
+  /// One tiny GEMM before any graph capture, so cuBLAS initialises outside capture.
+  void warm_up_blas() {
+    launch_counter unused;
+    const float* any = buf_[depth].logits_sum;  // reads one float, writes one float of the ∂y scratch
+    make_context(unused).gemm(false, true, 1, 1, 1, 0.f, any, 1, any, 1, 0.f, head_grad_, 1);
+    stream_.synchronize();
+  }
+
   void initialise() {
     std::vector<float> host(static_cast<std::size_t>(num_params_));
     spikefuse::initialise_parameters(tensors_, host.data(), uniform_);
@@ -351,6 +363,8 @@ class model {
   }
 
   void enqueue_step(const context& ctx, const step_key& key) {
+    // Zero first: the head kernel below already adds the head bias's gradient.
+    if (key.backward && key.zero_grad_first) ctx.zero(grads_, num_params_);
     for_each_layer([&]<std::size_t I>() {
       if constexpr (I > 0) {
         using L = typename Net::template layer_at<I>;
@@ -360,9 +374,7 @@ class model {
       }
     });
     enqueue_head(ctx, key);
-    if (!key.backward) return;
-    if (key.zero_grad_first) ctx.zero(grads_, num_params_);
-    backward_from<depth>(ctx);
+    if (key.backward) backward_from<depth>(ctx);
   }
 
   void enqueue_head(const context& ctx, const step_key& key) {
@@ -440,6 +452,7 @@ class model {
   std::array<event, 2> staging_copied_;
   int current_staging_ = 0;
   pinned_array<std::uint8_t> label_staging_;
+  event labels_copied_;
   pinned_array<loss_accumulator> accumulator_host_;
   std::map<step_key, captured_step> graphs_;
   launch_counter last_step_launches_;

@@ -47,7 +47,7 @@ batch_result device_train_batch(model<Net>& m, optimizer& opt, float lr, int bat
     if (watch_steps) {
       const loss_accumulator acc = m.read_loss();
       if (acc.nonfinite_step_plus_one != 0)
-        throw non_finite_loss("spikefuse: the loss became " + std::string(std::isnan(acc.last_loss) ? "NaN" : "infinite") +
+        throw non_finite_loss("spikefuse: the loss became " + std::string(std::isnan(acc.first_nonfinite_loss) ? "NaN" : "infinite") +
                               " at time step " + std::to_string(acc.nonfinite_step_plus_one - 1) +
                               "; lower the learning rate or check the input");
       if (hooks.after_forward) hooks.after_forward(t, acc.last_loss);
@@ -64,7 +64,7 @@ batch_result device_train_batch(model<Net>& m, optimizer& opt, float lr, int bat
   }
   const loss_accumulator acc = m.read_loss();
   if (acc.nonfinite_step_plus_one != 0)
-    throw non_finite_loss("spikefuse: the loss became " + std::string(std::isnan(acc.last_loss) ? "NaN" : "infinite") +
+    throw non_finite_loss("spikefuse: the loss became " + std::string(std::isnan(acc.first_nonfinite_loss) ? "NaN" : "infinite") +
                           " at time step " + std::to_string(acc.nonfinite_step_plus_one - 1) +
                           "; lower the learning rate or check the input");
   batch_result result;
