@@ -20,6 +20,11 @@ mkdir -p "$out"
 summary="$out/gpu_checks.md"
 bundle=gpu-bundle
 status=0
+export PATH="$PATH:/usr/local/cuda/bin"
+if ! nvidia-smi -L > /dev/null 2>&1; then
+  echo "no GPU on this machine (nvidia-smi -L fails): the CUDA tests would only compile-check; run this on a GPU machine" | tee "$summary"
+  exit 2
+fi
 
 if [[ -f "$bundle/binaries.tar.xz" && ! -d "$bundle/bin" ]]; then
   # Python's tarfile reads xz even where the xz tool is missing.
