@@ -67,6 +67,7 @@ struct row {
   std::size_t allocated_bytes = 0;  // model.allocated_bytes()
   long long device_bytes = 0;       // drop in free device memory
   sfc::launch_counter launches;     // of the last step
+  long long graph_nodes = 0;         // of the graph the last step replayed (0 without graphs)
   double last_loss = 0;
 };
 
@@ -110,6 +111,7 @@ row bench_cuda(const char* neuron, int T, bool graphs, const synthetic_batch& da
     r.device_bytes = static_cast<long long>(free_before) - static_cast<long long>(free_device_bytes());
     r.allocated_bytes = m.allocated_bytes();
     r.launches = m.last_step_launches();
+    r.graph_nodes = static_cast<long long>(m.last_step_graph_nodes());
   }
   return r;
 }
@@ -193,6 +195,7 @@ void add_row(bench::json& j, const row& r, bool cuda) {
         .field("gemms", r.launches.gemms)
         .field("copies", r.launches.copies)
         .field("total", r.launches.total())
+        .field("graph_nodes", r.graph_nodes)
         .close();
   }
   j.close();

@@ -281,8 +281,9 @@ void check_launch_budget(const char* name, int expected_total) {
   const std::vector<char> all(4, 1);
   sf::train_batch(gpu, opt, 1e-3f, kBatch, 4, encode, labels, sf::loss_config{}, sf::update_schedule::per_batch, all);
   const auto& l = gpu.last_step_launches();
-  std::printf("%s: %d launches per training step (%d kernels, %d GEMMs, %d memsets/copies)\n", name, l.total(), l.kernels,
-              l.gemms, l.copies);
+  std::printf("%s: %d launches per training step (%d kernels, %d GEMMs, %d memsets/copies), %zu graph nodes\n", name,
+              l.total(), l.kernels, l.gemms, l.copies, gpu.last_step_graph_nodes());
+  expect(gpu.last_step_graph_nodes() >= static_cast<std::size_t>(l.total()), "the captured graph holds every launch");
   expect(l.total() == expected_total, std::string(name) + ": " + std::to_string(expected_total) + " launches per step");
   expect(l.total() <= 5 * static_cast<int>(Net::depth) + 1, "at most 2 forward + 3 backward per layer, + the head");
 }

@@ -159,16 +159,20 @@ class model {
       launch_counter counter;
       enqueue_step(make_context(counter), key);
       last_step_launches_ = counter;
+      last_step_graph_nodes_ = 0;
       return;
     }
     auto it = graphs_.find(key);
     if (it == graphs_.end()) {
       launch_counter counter;
-      graph_exec g = graph_exec::capture(stream_.get(), [&](cudaStream_t) { enqueue_step(make_context(counter), key); });
-      it = graphs_.emplace(key, captured_step{std::move(g), counter}).first;
+      std::size_t nodes = 0;
+      graph_exec g =
+          graph_exec::capture(stream_.get(), [&](cudaStream_t) { enqueue_step(make_context(counter), key); }, &nodes);
+      it = graphs_.emplace(key, captured_step{std::move(g), counter, nodes}).first;
     }
     it->second.graph.launch(stream_.get());
     last_step_launches_ = it->second.launches;
+    last_step_graph_nodes_ = it->second.nodes;
   }
 
   void zero_grad() { make_context(scratch_counter_).zero(grads_, num_params_); }
@@ -188,6 +192,9 @@ class model {
 
   /// What the last step() enqueued (or replayed): kernels, GEMMs, memsets.
   const launch_counter& last_step_launches() const { return last_step_launches_; }
+  /// Nodes of the graph the last step replayed (0 without graphs): ≥ the launches when a cuBLAS
+  /// GEMM runs as more than one kernel.
+  std::size_t last_step_graph_nodes() const { return last_step_graph_nodes_; }
   std::size_t captured_graphs() const { return graphs_.size(); }
   void synchronize() const { stream_.synchronize(); }
   cudaStream_t stream() const { return stream_.get(); }
@@ -269,6 +276,7 @@ class model {
   struct captured_step {
     graph_exec graph;
     launch_counter launches;
+    std::size_t nodes;
   };
 
   static int checked_batch(int b) {
@@ -456,6 +464,7 @@ class model {
   pinned_array<loss_accumulator> accumulator_host_;
   std::map<step_key, captured_step> graphs_;
   launch_counter last_step_launches_;
+  std::size_t last_step_graph_nodes_ = 0;
   launch_counter scratch_counter_;  // launches outside step() (reset, optimizer) are not per-step work
 };
 

@@ -3,6 +3,7 @@
 
 #include <cuda_runtime.h>
 
+#include <cstddef>
 #include <utility>
 
 #include "spikefuse/backend/cuda/error.cuh"
@@ -53,7 +54,7 @@ class graph_exec {
   /// Runs `enqueue(stream)` under stream capture and instantiates the result. Kernel arguments and
   /// buffer addresses are frozen: everything that changes between replays lives in device memory.
   template <class Enqueue>
-  static graph_exec capture(cudaStream_t s, Enqueue&& enqueue) {
+  static graph_exec capture(cudaStream_t s, Enqueue&& enqueue, std::size_t* nodes = nullptr) {
     SF_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
     cudaGraph_t graph = nullptr;
     try {
@@ -64,6 +65,10 @@ class graph_exec {
       throw;
     }
     SF_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
+    if (nodes) {  // what the replay really runs: a cuBLAS GEMM may be more than one kernel
+      *nodes = 0;
+      SF_CUDA_CHECK(cudaGraphGetNodes(graph, nullptr, nodes));
+    }
     graph_exec g;
     const cudaError_t err = cudaGraphInstantiate(&g.exec_, graph, 0);
     cudaGraphDestroy(graph);
