@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "spikefuse/io/metrics.hpp"
+
 namespace bench {
 
 inline double median(std::vector<double> v) {
@@ -81,22 +83,8 @@ class json {
   }
 
  private:
-  static std::string quoted(const std::string& v) {
-    std::string q = "\"";
-    for (const char c : v) {
-      if (c == '"' || c == '\\') {
-        q += '\\';
-        q += c;
-      } else if (static_cast<unsigned char>(c) < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", c);
-        q += buf;
-      } else {
-        q += c;
-      }
-    }
-    return q + "\"";
-  }
+  // The library's JSON string escaping (metrics.jsonl uses the same).
+  static std::string quoted(const std::string& v) { return spikefuse::io::json_record::quote(v); }
   void sep(const char* key) {
     if (!first_) s_ += ',';
     first_ = false;

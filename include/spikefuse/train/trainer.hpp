@@ -49,6 +49,24 @@ struct step_encoder {
   void operator()(int t, float* input) const { write(t, input); }
 };
 
+/// The error for a loss that became `loss` (NaN or infinite) at step t.
+inline non_finite_loss non_finite_loss_at(int t, float loss) {
+  return non_finite_loss("spikefuse: the loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
+                         " at time step " + std::to_string(t) + "; lower the learning rate or check the input");
+}
+
+/// What every backend's batch loop checks first: one backward flag per step, enough optimizer state.
+template <class Model>
+void check_batch_arguments(const Model& model, const optimizer& opt, int time_steps, std::span<const char> backward_at) {
+  if (static_cast<int>(backward_at.size()) != time_steps)
+    throw std::invalid_argument("spikefuse: backward_at must have one entry per time step");
+  const int slots = optimizer_slots(opt.config());
+  if (slots > model.optimizer_slots())
+    throw std::invalid_argument("spikefuse: the optimizer needs " + std::to_string(slots) +
+                                " state floats per parameter, but the model was built with " +
+                                std::to_string(model.optimizer_slots()));
+}
+
 /// A backend with its own batch loop (the CUDA model) sets `runs_on_device` and provides
 /// device_train_batch / device_evaluate_batch next to it; the two functions below forward to them.
 template <class Model>
@@ -60,13 +78,8 @@ batch_result host_train_batch(Model& model, optimizer& opt, float lr, int batch,
                               std::span<const std::uint8_t> labels, const loss_config& loss_cfg, update_schedule schedule,
                               std::span<const char> backward_at, const train_hooks& hooks) {
   constexpr int classes = Model::network::num_outputs;
-  if (static_cast<int>(backward_at.size()) != time_steps)
-    throw std::invalid_argument("spikefuse: backward_at must have one entry per time step");
+  check_batch_arguments(model, opt, time_steps, backward_at);
   const int slots = optimizer_slots(opt.config());
-  if (slots > model.optimizer_slots())
-    throw std::invalid_argument("spikefuse: the optimizer needs " + std::to_string(slots) +
-                                " state floats per parameter, but the model was built with " +
-                                std::to_string(model.optimizer_slots()));
   auto slot = [&](int k) { return k < slots ? model.optimizer_slot(k) : std::span<float>{}; };
   batch_result result;
   result.samples = batch;
@@ -78,9 +91,7 @@ batch_result host_train_batch(Model& model, optimizer& opt, float lr, int batch,
     if (t == 0 || !encode.same_every_step) encode(t, model.input());
     model.forward(with_grad ? phase::train : phase::train_no_grad);
     const float loss_t = step_loss(loss_cfg, batch, classes, model.logits(), labels, time_steps, model.logits_grad());
-    if (!std::isfinite(loss_t))
-      throw non_finite_loss("spikefuse: the loss became " + std::string(std::isnan(loss_t) ? "NaN" : "infinite") +
-                            " at time step " + std::to_string(t) + "; lower the learning rate or check the input");
+    if (!std::isfinite(loss_t)) throw non_finite_loss_at(t, loss_t);
     result.loss += loss_t;
     if (hooks.after_forward) hooks.after_forward(t, loss_t);
     if (!with_grad) continue;

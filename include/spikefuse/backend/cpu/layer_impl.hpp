@@ -10,26 +10,13 @@
 // are overwritten, and written only when GradToInput (a parametric layer lies below).
 #pragma once
 
+#include "spikefuse/backend/layer_buffers.hpp"
 #include "spikefuse/core/phase.hpp"
 #include "spikefuse/core/random.hpp"
 
 namespace spikefuse::cpu {
 
-/// Buffers of one layer, carved from the arena by the model (nullptr where the plan gives none).
-struct layer_buffers {
-  float* out = nullptr;         // output of this step
-  float* out_trace = nullptr;   // OTTT trace flowing out (a neuron's state, or a pass-through's copy)
-  float* psi = nullptr;         // surrogate derivative kept for this step's backward
-  float* grad_out = nullptr;    // ∂L_t/∂out
-  float* v = nullptr;           // membrane (state)
-  float* trace = nullptr;       // OTTT trace (state)
-  float* mask = nullptr;        // dropout mask (state)
-  float* logits_sum = nullptr;  // Σ_t logits (network head only)
-  float* weight = nullptr;
-  float* bias = nullptr;
-  float* grad_weight = nullptr;
-  float* grad_bias = nullptr;
-};
+using spikefuse::layer_buffers;
 
 using spikefuse::uniform01;
 

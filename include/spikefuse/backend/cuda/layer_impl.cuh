@@ -11,26 +11,16 @@
 #pragma once
 
 #include "spikefuse/backend/cuda/launch.cuh"
+#include "spikefuse/backend/layer_buffers.hpp"
 #include "spikefuse/core/phase.hpp"
 #include "spikefuse/core/random.hpp"
 
 namespace spikefuse::cuda {
 
-/// Device buffers of one layer (nullptr where the plan gives none); the same roles as the CPU's.
-struct device_buffers {
-  float* out = nullptr;          // output of this step
-  float* out_trace = nullptr;    // OTTT trace flowing out
-  float* psi = nullptr;          // surrogate derivative kept for this step's backward
-  float* grad_out = nullptr;     // ∂L_t/∂out
-  float* v = nullptr;            // membrane (state)
-  float* trace = nullptr;        // OTTT trace (state)
-  float* mask = nullptr;         // dropout mask (state)
-  float* logits_sum = nullptr;   // Σ_t logits (network head only)
-  float* weight = nullptr;
-  float* bias = nullptr;
-  float* grad_weight = nullptr;
-  float* grad_bias = nullptr;
-  float* bias_partials = nullptr;     // neuron fed by a biased Linear: per-block partial sums of db
+/// Device buffers of one layer: the plan's buffers (the CPU backend's roles), plus the workspace of
+/// a neuron that reduces the bias gradient of the Linear feeding it.
+struct device_buffers : layer_buffers {
+  float* bias_partials = nullptr;     // per-block partial sums of db
   unsigned* bias_arrivals = nullptr;  // ... and the arrival counters of its reduction
 };
 

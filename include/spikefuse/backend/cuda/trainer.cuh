@@ -8,11 +8,8 @@
 //     after the step's backward (the step is one graph), with that step's gradients.
 #pragma once
 
-#include <cmath>
 #include <cstdint>
 #include <span>
-#include <stdexcept>
-#include <string>
 
 #include "spikefuse/backend/cuda/model.cuh"
 #include "spikefuse/train/trainer.hpp"
@@ -23,13 +20,7 @@ template <class Net>
 batch_result device_train_batch(model<Net>& m, optimizer& opt, float lr, int batch, int time_steps, const step_encoder& encode,
                          std::span<const std::uint8_t> labels, const loss_config& loss_cfg, update_schedule schedule,
                          std::span<const char> backward_at, const train_hooks& hooks = {}) {
-  if (static_cast<int>(backward_at.size()) != time_steps)
-    throw std::invalid_argument("spikefuse: backward_at must have one entry per time step");
-  const int slots = optimizer_slots(opt.config());
-  if (slots > m.optimizer_slots())
-    throw std::invalid_argument("spikefuse: the optimizer needs " + std::to_string(slots) +
-                                " state floats per parameter, but the model was built with " +
-                                std::to_string(m.optimizer_slots()));
+  check_batch_arguments(m, opt, time_steps, backward_at);
   m.reset_state(batch, phase::train);
   m.set_labels(labels);
   if (schedule == update_schedule::per_batch) m.zero_grad();
@@ -47,9 +38,7 @@ batch_result device_train_batch(model<Net>& m, optimizer& opt, float lr, int bat
     if (watch_steps) {
       const loss_accumulator acc = m.read_loss();
       if (acc.nonfinite_step_plus_one != 0)
-        throw non_finite_loss("spikefuse: the loss became " + std::string(std::isnan(acc.first_nonfinite_loss) ? "NaN" : "infinite") +
-                              " at time step " + std::to_string(acc.nonfinite_step_plus_one - 1) +
-                              "; lower the learning rate or check the input");
+        throw non_finite_loss_at(acc.nonfinite_step_plus_one - 1, acc.first_nonfinite_loss);
       if (hooks.after_forward) hooks.after_forward(t, acc.last_loss);
       if (with_grad && hooks.after_backward) hooks.after_backward(t, acc.last_loss);
     }
@@ -64,9 +53,7 @@ batch_result device_train_batch(model<Net>& m, optimizer& opt, float lr, int bat
   }
   const loss_accumulator acc = m.read_loss();
   if (acc.nonfinite_step_plus_one != 0)
-    throw non_finite_loss("spikefuse: the loss became " + std::string(std::isnan(acc.first_nonfinite_loss) ? "NaN" : "infinite") +
-                          " at time step " + std::to_string(acc.nonfinite_step_plus_one - 1) +
-                          "; lower the learning rate or check the input");
+    throw non_finite_loss_at(acc.nonfinite_step_plus_one - 1, acc.first_nonfinite_loss);
   batch_result result;
   result.samples = batch;
   result.loss = acc.loss_sum;

@@ -1,0 +1,23 @@
+// layer_buffers: the per-layer buffers of the memory plan (output, trace, ψ, ∂out, state, parameters) as one pointer record, shared by the backends.
+#pragma once
+
+namespace spikefuse {
+
+/// Buffers of one layer, carved by a backend's model from its arena (nullptr where the plan gives none):
+/// host memory on the CPU backend, device memory on the CUDA backend.
+struct layer_buffers {
+  float* out = nullptr;         // output of this step
+  float* out_trace = nullptr;   // OTTT trace flowing out (a neuron's state, or a pass-through's copy)
+  float* psi = nullptr;         // surrogate derivative kept for this step's backward
+  float* grad_out = nullptr;    // ∂L_t/∂out
+  float* v = nullptr;           // membrane (state)
+  float* trace = nullptr;       // OTTT trace (state)
+  float* mask = nullptr;        // dropout mask (state)
+  float* logits_sum = nullptr;  // Σ_t logits (network head only)
+  float* weight = nullptr;
+  float* bias = nullptr;
+  float* grad_weight = nullptr;
+  float* grad_bias = nullptr;
+};
+
+}  // namespace spikefuse
