@@ -1,9 +1,9 @@
-// layer_buffers: the per-layer buffers of the memory plan (output, trace, ψ, ∂out, state, parameters) as one pointer record, shared by the backends.
+// layer_buffers: the per-node buffers of the memory plan (output, trace, ψ, ∂out, state, parameters, scratch) as one pointer record, shared by the backends.
 #pragma once
 
 namespace spikefuse {
 
-/// Buffers of one layer, carved by a backend's model from its arena (nullptr where the plan gives none):
+/// Buffers of one node, carved by a backend's model from its arena (nullptr where the plan gives none):
 /// host memory on the CPU backend, device memory on the CUDA backend.
 struct layer_buffers {
   float* out = nullptr;         // output of this step
@@ -16,8 +16,15 @@ struct layer_buffers {
   float* logits_sum = nullptr;  // Σ_t logits (network head only)
   float* weight = nullptr;
   float* bias = nullptr;
+  float* gain = nullptr;        // weight standardisation gain
   float* grad_weight = nullptr;
   float* grad_bias = nullptr;
+  float* grad_gain = nullptr;
+  float* statistics = nullptr;  // running mean, then running variance (BatchNorm)
+  float* saved = nullptr;       // per-step values kept for the backward (BatchNorm: batch mean, 1/σ)
+  float* weight_hat = nullptr;  // standardised weight Ŵ, then its gradient ∂Ŵ right after it
+  float* grad_scratch = nullptr;  // where ∂input goes when it must be added to another consumer's share
+  float* scratch = nullptr;     // shared im2col columns
 };
 
 }  // namespace spikefuse

@@ -12,10 +12,15 @@
 #include <tuple>
 #include <type_traits>
 
+#include "spikefuse/dsl/graph.hpp"
+#include "spikefuse/layer/batch_norm.hpp"
+#include "spikefuse/layer/conv2d.hpp"
 #include "spikefuse/layer/dropout.hpp"
 #include "spikefuse/layer/flatten.hpp"
 #include "spikefuse/layer/input.hpp"
 #include "spikefuse/layer/linear.hpp"
+#include "spikefuse/layer/pooling.hpp"
+#include "spikefuse/layer/residual.hpp"
 #include "spikefuse/layer/scale.hpp"
 #include "spikefuse/neuron/lif.hpp"
 
@@ -26,12 +31,13 @@ namespace hana = boost::hana;
 template <class>
 inline constexpr bool always_false = false;
 
-/// Layers that apply the same elementwise or reshaping op to spikes and trace, with no parameters.
+/// Parameter-free layers that apply the same op to spikes and trace (spec §B.4).
 template <class L>
-inline constexpr bool is_pass_through = is_scale<L> || is_dropout<L> || std::is_same_v<L, Flatten>;
+inline constexpr bool is_pass_through = is_scale<L> || is_dropout<L> || is_pool<L> || std::is_same_v<L, Flatten>;
 
-/// The port after layer `Index` (1-based; 0 is Input), checked.
-template <std::size_t Index, class Layer, class In>
+/// The port after node `Index` (1-based; 0 is Input), checked. `In2` is the second input of a
+/// residual add (void otherwise).
+template <std::size_t Index, class Layer, class In, class In2 = void>
 constexpr auto infer_layer() {
   if constexpr (is_linear<Layer>) {
     static_assert(Layer::template accepts_shape<In>,
@@ -39,18 +45,43 @@ constexpr auto infer_layer() {
     static_assert(Layer::template matches_declared<In>,
                   "spikefuse: Linear's in_features differs from the number of features the previous layer produces");
     return hana::type_c<typename Layer::template output<In>>;
+  } else if constexpr (is_conv<Layer>) {
+    static_assert(Layer::template matches_declared<In>,
+                  "spikefuse: Conv2d's in_channels differs from the number of channels the previous layer produces");
+    static_assert(Layer::template kernel_fits<In>,
+                  "spikefuse: Conv2d's kernel is larger than its zero-padded input");
+    return hana::type_c<typename Layer::template output<In>>;
+  } else if constexpr (is_batch_norm<Layer>) {
+    static_assert(!In::traced,
+                  "spikefuse: BatchNorm2d directly after an OTTT neuron is not supported (SpikingJelly would run it twice, on spikes and on "
+                  "traces, spec B.4); put a convolution between them, or use WSConv2d and Scale as the OTTT networks do");
+    return hana::type_c<typename Layer::template output<In>>;
   } else if constexpr (is_neuron<Layer>) {
     static_assert(In::kind == signal::current,
-                  "spikefuse: a neuron layer must receive a current (from Input or Linear), not spikes; put a Linear between two neurons");
+                  "spikefuse: a neuron layer must receive a current (from Input, Linear, Conv2d, BatchNorm2d or a Residual), not spikes; "
+                  "put a parametric layer between two neurons");
+    return hana::type_c<typename Layer::template output<In>>;
+  } else if constexpr (is_pool<Layer>) {
+    if constexpr (requires { Layer::template kernel_fits<In>; }) {
+      static_assert(Layer::template kernel_fits<In>, "spikefuse: a pooling window is larger than its zero-padded input");
+    }
     return hana::type_c<typename Layer::template output<In>>;
   } else if constexpr (is_pass_through<Layer>) {
+    return hana::type_c<typename Layer::template output<In>>;
+  } else if constexpr (is_residual_add<Layer>) {
+    static_assert(In::dims == In2::dims,
+                  "spikefuse: a Residual block's Body produces a different shape from its Shortcut");
+    static_assert(!In::traced && !In2::traced,
+                  "spikefuse: a Residual block may not add OTTT spikes (its input, or the end of its Body or Shortcut, is an OTTT "
+                  "neuron): the trace of the sum has no SpikingJelly counterpart");
     return hana::type_c<typename Layer::template output<In>>;
   } else if constexpr (is_input<Layer>) {
     static_assert(always_false<Layer>, "spikefuse: Input may only be the first layer of a Network");
     return hana::type_c<In>;
   } else {
     static_assert(always_false<Layer>,
-                  "spikefuse: unsupported layer type; a Network accepts Input, Linear, Flatten, Scale, Dropout, OTTTLIF and SLTTLIF");
+                  "spikefuse: unsupported layer type; a Network accepts Input, Linear, WSLinear, Conv2d, WSConv2d, BatchNorm2d, "
+                  "AvgPool2d, MaxPool2d, AdaptiveAvgPool2d, Flatten, Scale, Dropout, Dropout2d, Residual, OTTTLIF and SLTTLIF");
     return hana::type_c<In>;
   }
 }
@@ -66,18 +97,30 @@ struct input_port_of<Input<C, H, W>> {
   using type = typename Input<C, H, W>::output;
 };
 
-/// ports = (port_0, port_1, ..., port_n), inferred left to right. A plain recursion keeps the
-/// compiler's instantiation trail short: one line per layer up to the faulty one.
-template <std::size_t Index, class In, class... Layers>
+/// ports = (port_0, port_1, ..., port_n), inferred node after node from the ports already known. A
+/// plain recursion keeps the compiler's instantiation trail short: one line per node up to the faulty one.
+template <class Known, class... Nodes>
 struct port_chain {
-  using ports = std::tuple<In>;
+  using ports = Known;
 };
 
-template <std::size_t Index, class In, class Layer, class... Rest>
-struct port_chain<Index, In, Layer, Rest...> {
-  static_assert(In::size <= 2147483647, "spikefuse: a layer's input has more than 2^31 - 1 elements per sample");
-  using out = typename decltype(infer_layer<Index, Layer, In>())::type;
-  using ports = decltype(std::tuple_cat(std::tuple<In>{}, typename port_chain<Index + 1, out, Rest...>::ports{}));
+template <class... Known, class Node, class... Rest>
+struct port_chain<std::tuple<Known...>, Node, Rest...> {
+  using known = std::tuple<Known...>;
+  using in = std::tuple_element_t<Node::source, known>;
+  static_assert(in::size <= 2147483647, "spikefuse: a layer's input has more than 2^31 - 1 elements per sample");
+  template <int S>
+  struct second {
+    using type = std::tuple_element_t<S, known>;
+  };
+  template <int S>
+    requires(S < 0)
+  struct second<S> {
+    using type = void;
+  };
+  using out =
+      typename decltype(infer_layer<sizeof...(Known), typename Node::layer, in, typename second<Node::second_source>::type>())::type;
+  using ports = typename port_chain<std::tuple<Known..., out>, Rest...>::ports;
 };
 
 }  // namespace spikefuse::dsl

@@ -8,6 +8,9 @@
 
 namespace spikefuse::dsl {
 
+template <class L>
+std::string describe();
+
 namespace detail {
 // Surrogate parameters, recovered from the template arguments: Sigmoid<4>, PiecewiseLeakyReLU<1, 0.01>.
 template <template <float> class S, float A>
@@ -30,6 +33,23 @@ std::string surrogate_args(S<N, P>*) {
 }
 inline std::string surrogate_args(const void*) { return ""; }
 
+template <class... L>
+std::string describe_list() {
+  std::string s;
+  ((s += (s.empty() ? "" : ", ") + describe<L>()), ...);
+  return s;
+}
+
+template <class... L>
+std::string describe_sequence(Sequence<L...>*) {
+  return "Sequence<" + describe_list<L...>() + ">";
+}
+
+template <class... B, class... S>
+std::string describe_residual(Residual<Body<B...>, Shortcut<S...>>*) {
+  return "Residual<Body<" + describe_list<B...>() + ">, Shortcut<" + describe_list<S...>() + ">>";
+}
+
 template <lif_params P, class S>
 std::string describe_lif(const char* name) {
   std::ostringstream os;
@@ -50,13 +70,31 @@ std::string describe() {
   if constexpr (is_input<L>) {
     os << "Input<" << L::dims.c << "x" << L::dims.h << "x" << L::dims.w << ">";
   } else if constexpr (is_linear<L>) {
-    os << "Linear<" << L::out_features << (L::has_bias ? "" : ", no bias") << ">";
+    os << L::name << "<" << L::out_features << (L::has_bias ? "" : ", no bias") << ">";
+  } else if constexpr (is_conv<L>) {
+    os << L::name << "<" << L::out_channels << ", " << L::kernel << "x" << L::kernel;
+    if (L::stride != 1) os << ", stride " << L::stride;
+    if (L::padding != 0) os << ", pad " << L::padding;
+    os << (L::has_bias ? "" : ", no bias") << ">";
+  } else if constexpr (is_batch_norm<L>) {
+    os << "BatchNorm2d<momentum " << L::momentum << ", eps " << L::eps << ">";
+  } else if constexpr (requires { L::kind; L::kernel; }) {
+    os << L::name << "<" << L::kernel;
+    if (L::stride != L::kernel) os << ", stride " << L::stride;
+    if (L::padding != 0) os << ", pad " << L::padding;
+    os << ">";
+  } else if constexpr (requires { L::out_h; L::out_w; }) {
+    os << L::name << "<" << L::out_h << "x" << L::out_w << ">";
+  } else if constexpr (is_sequence<L>) {
+    return detail::describe_sequence(static_cast<L*>(nullptr));
+  } else if constexpr (is_residual<L>) {
+    return detail::describe_residual(static_cast<L*>(nullptr));
   } else if constexpr (is_neuron<L>) {
     return detail::describe_lif<L::params, typename L::surrogate_type>(L::name);
   } else if constexpr (is_scale<L>) {
     os << "Scale<" << L::factor << ">";
   } else if constexpr (is_dropout<L>) {
-    os << "Dropout<" << L::probability << ">";
+    os << L::name << "<" << L::probability << ">";
   } else {
     os << L::name;
   }

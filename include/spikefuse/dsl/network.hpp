@@ -1,13 +1,15 @@
-// Network<Input<...>, Layers...>: a compile-time layer list; ports[i+1] = infer(layer i, ports[i]), checked.
+// Network<Input<...>, Layers...>: a compile-time layer list expanded into nodes 1..n; port_i = infer(layer_i, port_source(i)), checked.
 //
-// Host only (Boost.Hana). Backends receive the plain pack `Layers...` and the port of every layer
-// through `layer_at` / `port_at`; nothing of Hana reaches device code.
+// Host only (Boost.Hana). Backends receive plain node types and the port of every node through
+// `layer_at` / `port_at` / `source_of`; nothing of Hana reaches device code. A network without
+// Residual blocks is a chain: node i reads node i − 1.
 #pragma once
 
 #include <boost/hana/at.hpp>
 #include <boost/hana/tuple.hpp>
 #include <boost/hana/type.hpp>
 
+#include <array>
 #include <cstddef>
 #include <tuple>
 #include <utility>
@@ -16,24 +18,64 @@
 
 namespace spikefuse {
 
+namespace dsl {
+/// Per-node facts as arrays indexed by node, read from a tuple of dsl::node types.
+template <class Nodes, class Indices = std::make_index_sequence<std::tuple_size_v<Nodes>>>
+struct node_table;
+template <class Nodes, std::size_t... I>
+struct node_table<Nodes, std::index_sequence<I...>> {
+  static constexpr std::array<int, sizeof...(I)> sources{std::tuple_element_t<I, Nodes>::source...};
+  static constexpr std::array<int, sizeof...(I)> second_sources{std::tuple_element_t<I, Nodes>::second_source...};
+  static constexpr std::array<bool, sizeof...(I)> parametric{parametric_layer<typename std::tuple_element_t<I, Nodes>::layer>...};
+  static constexpr std::array<bool, sizeof...(I)> traced{keeps_trace<typename std::tuple_element_t<I, Nodes>::layer>...};
+  static constexpr bool any_linear = (is_linear<typename std::tuple_element_t<I, Nodes>::layer> || ...);
+};
+}  // namespace dsl
+
 template <class First, class... Layers>
 struct Network {
   static_assert(is_input<First>, "spikefuse: a Network must start with Input<C, H, W>");
   static_assert(sizeof...(Layers) > 0, "spikefuse: a Network needs at least one layer after Input");
 
-  /// Layer 0 is the Input; layers 1..depth are `Layers...`.
-  static constexpr std::size_t depth = sizeof...(Layers);
+  /// The declared layers, Residual blocks unexpanded (signatures, descriptions).
   static constexpr auto layer_types = boost::hana::tuple_t<First, Layers...>;
 
  private:
-  using ports_tuple = typename dsl::port_chain<1, typename dsl::input_port_of<First>::type, Layers...>::ports;
+  using expansion = dsl::expand<1, 0, Layers...>;
+  template <class List>
+  struct as_tuple;
+  template <class... N>
+  struct as_tuple<dsl::node_list<N...>> {
+    using type = std::tuple<dsl::node<First, -1>, N...>;
+  };
+  using nodes = typename as_tuple<typename expansion::type>::type;
+  template <class Tuple>
+  struct chain_of;
+  template <class In, class... N>
+  struct chain_of<std::tuple<In, N...>> {
+    using type = typename dsl::port_chain<std::tuple<typename dsl::input_port_of<First>::type>, N...>::ports;
+  };
+  using ports_tuple = typename chain_of<nodes>::type;
 
  public:
+  /// Nodes 1..depth follow the Input (node 0).
+  static constexpr std::size_t depth = std::tuple_size_v<nodes> - 1;
+  static_assert(expansion::last == static_cast<int>(depth), "spikefuse: internal error: the last node is not the output");
+
   template <std::size_t I>
-  using layer_at = typename decltype(+boost::hana::at_c<I>(layer_types))::type;
-  /// Port flowing out of layer I (port_at<0> is the input).
+  using node_at = std::tuple_element_t<I, nodes>;
+  template <std::size_t I>
+  using layer_at = typename node_at<I>::layer;
+  /// Port flowing out of node I (port_at<0> is the input).
   template <std::size_t I>
   using port_at = std::tuple_element_t<I, ports_tuple>;
+  /// The node whose output node I reads (I − 1 in a chain); a residual add also reads second_source_of.
+  template <std::size_t I>
+  static constexpr std::size_t source_of = static_cast<std::size_t>(node_at<I>::source);
+  template <std::size_t I>
+  static constexpr int second_source_of = node_at<I>::second_source;
+  template <std::size_t I>
+  using input_port_at = port_at<source_of<I>>;
 
   using input_port = port_at<0>;
   using output_port = port_at<depth>;
@@ -43,33 +85,79 @@ struct Network {
 
   static_assert(output_port::kind == signal::current && output_port::dims.is_flat(),
                 "spikefuse: the network must end with a layer that produces flat logits (a Linear after the last neuron)");
-  static_assert((is_linear<Layers> || ...), "spikefuse: a Network needs at least one Linear layer to train");
+  static_assert(dsl::node_table<nodes>::any_linear, "spikefuse: a Network needs at least one Linear layer to train");
 
-  /// Index of the first parametric layer: gradients are needed from there on.
-  static constexpr std::size_t first_parametric = [] {
-    constexpr bool flags[] = {false, is_linear<Layers>...};
+ public:
+  /// sources[i], second_sources[i]: the nodes node i reads (−1: none).
+  static constexpr auto sources = dsl::node_table<nodes>::sources;
+  static constexpr auto second_sources = dsl::node_table<nodes>::second_sources;
+  /// parametric[i]: node i has trainable tensors.
+  static constexpr auto parametric = dsl::node_table<nodes>::parametric;
+
+  static constexpr bool is_chain = [] {
     for (std::size_t i = 1; i <= depth; ++i)
-      if (flags[i]) return i;
+      if (sources[i] != static_cast<int>(i) - 1 || second_sources[i] >= 0) return false;
+    return true;
+  }();
+
+  /// needs_grad[i]: some parametric node lies at or below node i, so ∂L/∂(output of i) is needed.
+  static constexpr auto needs_grad = [] {
+    std::array<bool, depth + 1> needs{};
+    for (std::size_t i = 1; i <= depth; ++i)
+      needs[i] = parametric[i] || needs[static_cast<std::size_t>(sources[i])] ||
+                 (second_sources[i] >= 0 && needs[static_cast<std::size_t>(second_sources[i])]);
+    return needs;
+  }();
+
+  /// consumers[i]: how many nodes read node i's output.
+  static constexpr auto consumers = [] {
+    std::array<int, depth + 1> n{};
+    for (std::size_t i = 1; i <= depth; ++i) {
+      ++n[static_cast<std::size_t>(sources[i])];
+      if (second_sources[i] >= 0) ++n[static_cast<std::size_t>(second_sources[i])];
+    }
+    return n;
+  }();
+
+  /// True when node I's gradient into `source` must be ADDED: a later node also reads that output,
+  /// and the backward pass (last node first) has already written its share.
+  template <std::size_t I, int Source>
+  static constexpr bool accumulates_into = [] {
+    for (std::size_t j = I + 1; j <= depth; ++j)
+      if (sources[j] == Source || second_sources[j] == Source) return true;
+    return false;
+  }();
+
+  /// Index of the first parametric node (chains: gradients are needed from there on).
+  static constexpr std::size_t first_parametric = [] {
+    for (std::size_t i = 1; i <= depth; ++i)
+      if (parametric[i]) return i;
     return depth + 1;
   }();
 
   /// True when any neuron keeps an OTTT trace (then training updates traces).
-  static constexpr bool has_trace = (keeps_trace<Layers> || ...);
+  static constexpr bool has_trace = [] {
+    for (bool b : dsl::node_table<nodes>::traced)
+      if (b) return true;
+    return false;
+  }();
+
+  template <std::size_t I>
+  static constexpr long long layer_parameters() {
+    using L = layer_at<I>;
+    if constexpr (parametric_layer<L>) {
+      long long n = 0;
+      for (const auto& t : L::template parameter_tensors<input_port_at<I>>()) n += t.size;
+      return n;
+    } else {
+      return 0;
+    }
+  }
 
   static constexpr long long parameter_count() {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
       return (0LL + ... + layer_parameters<I + 1>());
     }(std::make_index_sequence<depth>{});
-  }
-
-  template <std::size_t I>
-  static constexpr long long layer_parameters() {
-    using L = layer_at<I>;
-    if constexpr (is_linear<L>) {
-      return L::template parameter_count<port_at<I - 1>>();
-    } else {
-      return 0;
-    }
   }
 };
 

@@ -1,4 +1,4 @@
-// Memory plan: bytes = parameters·(2 + optimizer slots) + state(batch) + per-step workspace(batch); no term in T.
+// Memory plan: bytes = parameters·(2 + optimizer slots) + statistics + state(batch) + per-step workspace(batch); no term in T.
 //
 // Every backend allocates exactly these buffers, once, before training; the plan is what a run
 // costs whatever the number of time steps. Rows list the float counts of each buffer per layer.
@@ -11,10 +11,12 @@
 #include <iomanip>
 #include <ostream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "spikefuse/dsl/describe.hpp"
 #include "spikefuse/dsl/network.hpp"
+#include "spikefuse/layer/conv_geometry.hpp"
 
 namespace spikefuse {
 
@@ -29,6 +31,11 @@ struct layer_buffers_plan {
   long long psi = 0;        // surrogate derivative kept for this step's backward
   long long grad_out = 0;   // ∂L_t/∂(output), this step
   long long logits_sum = 0; // Σ_t logits, for the prediction (network head only)
+  long long statistics = 0; // running statistics (BatchNorm): not trained, saved with the parameters
+  long long saved = 0;      // per-step values kept for the backward (BatchNorm: batch mean and 1/σ per channel)
+  long long weight_work = 0;  // standardised weight Ŵ and its gradient (WSConv2d, WSLinear)
+  long long grad_scratch = 0; // ∂input of this step when it must be added to another consumer's share
+  long long scratch = 0;    // im2col columns: one buffer, shared by all layers, sized by the largest
 };
 
 struct layer_plan {
@@ -50,9 +57,21 @@ struct memory_plan {
     for (const auto& l : layers) n += l.floats.params;
     return n;
   }
+  long long statistics_count() const {
+    long long n = 0;
+    for (const auto& l : layers) n += l.floats.statistics;
+    return n;
+  }
+  /// The shared im2col buffer: the largest any layer asks for.
+  long long scratch_floats() const {
+    long long n = 0;
+    for (const auto& l : layers) n = l.floats.scratch > n ? l.floats.scratch : n;
+    return n;
+  }
   /// Parameters, their gradients and the optimizer's per-parameter state.
   std::size_t parameter_bytes() const {
-    return sizeof(float) * static_cast<std::size_t>(parameter_count()) * (2 + optimizer_slots);
+    return sizeof(float) * (static_cast<std::size_t>(parameter_count()) * (2 + optimizer_slots) +
+                            static_cast<std::size_t>(statistics_count()));
   }
   /// Carried from one step to the next within a sequence.
   std::size_t state_bytes() const {
@@ -63,8 +82,11 @@ struct memory_plan {
   /// Overwritten at every step.
   std::size_t workspace_bytes() const {
     long long n = 0;
-    for (const auto& l : layers) n += l.floats.out + l.floats.out_trace + l.floats.psi + l.floats.grad_out;
-    return sizeof(float) * static_cast<std::size_t>(n);
+    for (const auto& l : layers) n += layer_workspace(l.floats);
+    return sizeof(float) * static_cast<std::size_t>(n + scratch_floats());
+  }
+  static long long layer_workspace(const layer_buffers_plan& f) {
+    return f.out + f.out_trace + f.psi + f.grad_out + f.saved + f.weight_work + f.grad_scratch;
   }
   std::size_t total_bytes() const { return parameter_bytes() + state_bytes() + workspace_bytes(); }
 };
@@ -76,7 +98,7 @@ layer_plan plan_layer(int batch) {
   using L = typename Net::template layer_at<I>;
   using Out = typename Net::template port_at<I>;
   const long long n = static_cast<long long>(batch) * Out::size;
-  const bool needs_grad = I >= Net::first_parametric;
+  const bool needs_grad = Net::needs_grad[I];
   layer_plan row;
   row.index = I;
   row.name = describe<L>();
@@ -84,23 +106,47 @@ layer_plan plan_layer(int batch) {
   auto& f = row.floats;
   if constexpr (is_input<L>) {
     f.out = n;
-  } else if constexpr (is_linear<L>) {
-    f.params = Net::template layer_parameters<I>();
-    f.out = n;
-    f.grad_out = n;
-  } else if constexpr (is_neuron<L>) {
-    f.v = n;
-    f.trace = L::keeps_trace ? n : 0;
-    f.out = n;
-    f.psi = needs_grad ? n : 0;
-    f.grad_out = needs_grad ? n : 0;
-  } else if constexpr (is_scale<L> || is_dropout<L>) {
-    f.mask = is_dropout<L> ? n : 0;
-    f.out = n;
-    f.out_trace = Out::traced ? n : 0;
-    f.grad_out = needs_grad ? n : 0;
   } else {
-    row.aliases_input = true;  // Flatten
+    using In = typename Net::template input_port_at<I>;
+    if constexpr (parametric_layer<L>) {
+      f.params = Net::template layer_parameters<I>();
+      f.out = n;
+      f.grad_out = n;
+      if constexpr (layer_with_statistics<L>) {
+        for (const auto& t : L::template statistic_tensors<In>()) f.statistics += t.size;
+      }
+      if constexpr (is_batch_norm<L>) f.saved = 2LL * In::dims.c;
+      if constexpr (is_conv<L>) f.scratch = conv_geometry_of<L, In, Out>().scratch_floats(batch);
+      if constexpr (is_conv<L> || is_linear<L>) {
+        if constexpr (L::standardized) f.weight_work = 2 * L::template parameter_tensors<In>()[0].size;
+      }
+    } else if constexpr (is_neuron<L>) {
+      f.v = n;
+      f.trace = L::keeps_trace ? n : 0;
+      f.out = n;
+      f.psi = needs_grad ? n : 0;
+      f.grad_out = needs_grad ? n : 0;
+    } else if constexpr (std::is_same_v<L, Flatten>) {
+      row.aliases_input = true;
+    } else if constexpr (is_residual_add<L>) {
+      f.out = n;
+      f.grad_out = needs_grad ? n : 0;
+    } else {  // Scale, Dropout, pooling: the same op on spikes and trace
+      if constexpr (is_dropout<L>) f.mask = L::per_channel ? static_cast<long long>(batch) * Out::dims.c : n;
+      f.out = n;
+      f.out_trace = Out::traced ? n : 0;
+      f.grad_out = needs_grad ? n : 0;
+    }
+    if (needs_grad) {
+      constexpr int source = static_cast<int>(Net::template source_of<I>);
+      constexpr int second = Net::template second_source_of<I>;
+      if constexpr (Net::needs_grad[source] && Net::template accumulates_into<I, source>)
+        f.grad_scratch = static_cast<long long>(batch) * In::size;
+      if constexpr (second >= 0) {
+        if constexpr (Net::needs_grad[second] && Net::template accumulates_into<I, second>)
+          f.grad_scratch = static_cast<long long>(batch) * Net::template port_at<second>::size;
+      }
+    }
   }
   if constexpr (I == Net::depth) f.logits_sum = n;
   return row;
@@ -141,20 +187,24 @@ inline std::string format_bytes(std::size_t bytes) {
 inline void print(std::ostream& os, const memory_plan& plan) {
   os << "spikefuse network plan (batch " << plan.batch << ", T " << plan.time_steps
      << ", optimizer slots " << plan.optimizer_slots << ")\n";
-  os << "  #  " << std::left << std::setw(58) << "layer" << std::setw(10) << "output" << std::right
+  os << "  #  " << std::left << std::setw(64) << "layer" << std::setw(10) << "output" << std::right
      << std::setw(10) << "params" << std::setw(13) << "state" << std::setw(13) << "workspace" << "\n";
   for (const auto& l : plan.layers) {
     const auto& f = l.floats;
     const auto state = sizeof(float) * static_cast<std::size_t>(f.v + f.trace + f.mask + f.logits_sum);
-    const auto work = sizeof(float) * static_cast<std::size_t>(f.out + f.out_trace + f.psi + f.grad_out);
-    os << "  " << std::left << std::setw(3) << l.index << std::setw(58) << l.name << std::setw(10)
+    const auto work = sizeof(float) * static_cast<std::size_t>(memory_plan::layer_workspace(f));
+    os << "  " << std::left << std::setw(3) << l.index << std::setw(64) << l.name << std::setw(10)
        << dsl::describe(l.out_shape) << std::right << std::setw(10) << f.params << std::setw(13)
        << format_bytes(state) << std::setw(13) << format_bytes(work) << "\n";
   }
   os << "  parameters " << plan.parameter_count() << " (" << format_bytes(plan.parameter_bytes())
-     << " with gradients and optimizer state)\n"
+     << " with gradients, optimizer state" << (plan.statistics_count() ? " and running statistics" : "") << ")\n"
      << "  state      " << format_bytes(plan.state_bytes()) << "\n"
-     << "  workspace  " << format_bytes(plan.workspace_bytes()) << " per step\n"
+     << "  workspace  " << format_bytes(plan.workspace_bytes()) << " per step";
+  if (plan.scratch_floats() > 0)
+    os << " (of which im2col columns " << format_bytes(sizeof(float) * static_cast<std::size_t>(plan.scratch_floats()))
+       << ", one buffer shared by all convolutions)";
+  os << "\n"
      << "  total      " << format_bytes(plan.total_bytes()) << ", independent of T\n";
 }
 

@@ -1,7 +1,11 @@
 // Linear: z = W·x + b, W of shape [out, in]; backward dW += δ·x̂ᵀ (x̂ = trace for OTTT input), db += Σδ, dx = Wᵀδ.
+// WSLinear: the same with Ŵ = gain ⊙ (W − mean W) / √(var W · in + ε) per output row (spec §F.1).
 #pragma once
 
+#include <array>
+
 #include "spikefuse/core/port.hpp"
+#include "spikefuse/layer/parameter_spec.hpp"
 
 namespace spikefuse {
 
@@ -10,21 +14,42 @@ namespace spikefuse {
 struct linear_opts {
   bool bias = true;
   int in_features = 0;
+  weight_init init = weight_init::pytorch;
 };
 
 inline constexpr linear_opts no_bias{.bias = false};
 
-template <int OutFeatures, linear_opts Opts = linear_opts{}>
-struct Linear {
+template <int OutFeatures, linear_opts Opts, bool Standardized>
+struct linear_spec {
   static_assert(OutFeatures > 0, "spikefuse: Linear needs a positive number of output features");
-  static constexpr const char* name = "Linear";
+  static constexpr bool parametric = true;
+  static constexpr bool standardized = Standardized;
   static constexpr int out_features = OutFeatures;
   static constexpr bool has_bias = Opts.bias;
   static constexpr int declared_in_features = Opts.in_features;
 
   template <class In>
+  static constexpr auto parameter_tensors() {
+    constexpr int in = static_cast<int>(In::size);
+    constexpr tensor_spec weight{"weight", static_cast<long long>(in) * OutFeatures, OutFeatures, in, in, OutFeatures,
+                                 weight_rule(Opts.init)};
+    constexpr tensor_spec bias{"bias", OutFeatures, OutFeatures, 1, in, OutFeatures, bias_rule(Opts.init)};
+    constexpr tensor_spec gain{"gain", OutFeatures, OutFeatures, 1, in, OutFeatures, init_rule::ones};
+    if constexpr (Standardized && Opts.bias) {
+      return std::array{weight, bias, gain};
+    } else if constexpr (Standardized) {
+      return std::array{weight, gain};
+    } else if constexpr (Opts.bias) {
+      return std::array{weight, bias};
+    } else {
+      return std::array{weight};
+    }
+  }
+  template <class In>
   static constexpr long long parameter_count() {
-    return In::size * OutFeatures + (Opts.bias ? OutFeatures : 0);
+    long long n = 0;
+    for (const auto& t : parameter_tensors<In>()) n += t.size;
+    return n;
   }
 
   /// Shape rule; the DSL checks `accepts` first and reports the reason.
@@ -36,9 +61,24 @@ struct Linear {
   using output = port<features(OutFeatures), signal::current>;
 };
 
+template <int OutFeatures, linear_opts Opts = linear_opts{}>
+struct Linear : linear_spec<OutFeatures, Opts, false> {
+  static constexpr const char* name = "Linear";
+  static constexpr const char* tensor_prefix = "linear";
+};
+
+/// Scaled weight standardisation (SpikingJelly layer.WSLinear, ε = 1e-4, gain initialised to 1).
+template <int OutFeatures, linear_opts Opts = linear_opts{}>
+struct WSLinear : linear_spec<OutFeatures, Opts, true> {
+  static constexpr const char* name = "WSLinear";
+  static constexpr const char* tensor_prefix = "wslinear";
+};
+
 template <class T>
 inline constexpr bool is_linear = false;
 template <int O, linear_opts P>
 inline constexpr bool is_linear<Linear<O, P>> = true;
+template <int O, linear_opts P>
+inline constexpr bool is_linear<WSLinear<O, P>> = true;
 
 }  // namespace spikefuse

@@ -1,8 +1,9 @@
-// CPU Linear: z = x·Wᵀ + b (GEMM); backward dW += δᵀ·x̂, db += Σ_batch δ, dx = δ·W, x̂ = kept input (trace for OTTT).
+// CPU Linear / WSLinear: z = x·Wᵀ + b (GEMM, W → Ŵ when standardised); backward dW += δᵀ·x̂, db += Σ_batch δ, dx = δ·W, x̂ = kept input (trace for OTTT).
 #pragma once
 
 #include "spikefuse/backend/cpu/blas.hpp"
 #include "spikefuse/backend/cpu/layer_impl.hpp"
+#include "spikefuse/backend/cpu/weight_standardization.hpp"
 #include "spikefuse/layer/linear.hpp"
 
 namespace spikefuse::cpu {
@@ -41,21 +42,43 @@ inline void linear_backward_input(int batch, int in_features, int out_features, 
        in_features, 0.f, grad_in, in_features);
 }
 
-template <int OutFeatures, linear_opts Opts>
-struct layer_impl<Linear<OutFeatures, Opts>> : stateless_layer {
+template <class L>
+struct linear_layer_impl : stateless_layer {
   template <class In, class Out>
   static void forward(int batch, phase, const layer_buffers& in, layer_buffers& b) {
-    linear_forward(batch, static_cast<int>(In::size), OutFeatures, in.out, b.weight, b.bias, b.out);
+    constexpr int in_features = static_cast<int>(In::size);
+    const float* weight = b.weight;
+    if constexpr (L::standardized) {
+      standardize_weights(L::out_features, in_features, b.weight, b.gain, b.weight_hat);
+      weight = b.weight_hat;
+    }
+    linear_forward(batch, in_features, L::out_features, in.out, weight, b.bias, b.out);
   }
   template <class In, class Out, bool GradToInput>
   static void backward(int batch, layer_buffers& in, const layer_buffers& b) {
+    constexpr int in_features = static_cast<int>(In::size);
     // GradwithTrace (spec §B.3): after an OTTT neuron the weight gradient reads the trace; otherwise
     // (SLTT spikes, the raw input of the first layer, a current) the layer's own input.
     const float* kept = In::traced ? in.out_trace : in.out;
-    linear_backward_params(batch, static_cast<int>(In::size), OutFeatures, b.grad_out, kept, b.grad_weight, b.grad_bias);
-    if constexpr (GradToInput)
-      linear_backward_input(batch, static_cast<int>(In::size), OutFeatures, b.grad_out, b.weight, in.grad_out);
+    if constexpr (L::standardized) {
+      const long long n = static_cast<long long>(L::out_features) * in_features;
+      float* grad_weight_hat = b.weight_hat + n;
+      for (long long i = 0; i < n; ++i) grad_weight_hat[i] = 0.f;
+      linear_backward_params(batch, in_features, L::out_features, b.grad_out, kept, grad_weight_hat, b.grad_bias);
+      if constexpr (GradToInput)
+        linear_backward_input(batch, in_features, L::out_features, b.grad_out, b.weight_hat, in.grad_out);
+      standardize_weights_backward(L::out_features, in_features, b.weight, b.gain, grad_weight_hat, b.grad_weight, b.grad_gain);
+    } else {
+      linear_backward_params(batch, in_features, L::out_features, b.grad_out, kept, b.grad_weight, b.grad_bias);
+      if constexpr (GradToInput)
+        linear_backward_input(batch, in_features, L::out_features, b.grad_out, b.weight, in.grad_out);
+    }
   }
 };
+
+template <int OutFeatures, linear_opts Opts>
+struct layer_impl<Linear<OutFeatures, Opts>> : linear_layer_impl<Linear<OutFeatures, Opts>> {};
+template <int OutFeatures, linear_opts Opts>
+struct layer_impl<WSLinear<OutFeatures, Opts>> : linear_layer_impl<WSLinear<OutFeatures, Opts>> {};
 
 }  // namespace spikefuse::cpu

@@ -1,8 +1,10 @@
-// CPU backend model: per time step, forward layer 1..n then backward n..1 on buffers carved from one plan-sized arena.
+// CPU backend model: per time step, forward node 1..n then backward n..1 on buffers carved from one plan-sized arena.
 //
-// The layer loop is a fold over the network's plain template pack calling layer_impl<L> (one
-// specialisation per layer, next to its kernels); every neuron layer costs one fused pass forward
-// and one backward (lif.hpp), every Linear a GEMM (linear.hpp). Memory is the
+// The node loop is a fold over the network's plain template pack calling layer_impl<L> (one
+// specialisation per layer, next to its kernels) on the buffers of the node it reads; every neuron
+// layer costs one fused pass forward and one backward (lif.hpp), every Linear a GEMM (linear.hpp),
+// every convolution im2col + GEMM (conv2d.hpp). A residual add sums its two sources; a node whose
+// source has a later consumer too writes its ∂input to scratch and adds it. Memory is the
 // memory plan of the network for `max_batch`, allocated once: it does not depend on T.
 #pragma once
 
@@ -20,10 +22,13 @@
 
 #include "spikefuse/backend/cpu/arena.hpp"
 #include "spikefuse/backend/parameters.hpp"
+#include "spikefuse/backend/cpu/batch_norm.hpp"
+#include "spikefuse/backend/cpu/conv2d.hpp"
 #include "spikefuse/backend/cpu/layer_impl.hpp"
 #include "spikefuse/backend/cpu/lif.hpp"
 #include "spikefuse/backend/cpu/linear.hpp"
 #include "spikefuse/backend/cpu/pass_through.hpp"
+#include "spikefuse/backend/cpu/pooling.hpp"
 #include "spikefuse/core/phase.hpp"
 #include "spikefuse/dsl/plan.hpp"
 
@@ -91,7 +96,7 @@ class model {
 
   /// Backward of the last forward(phase::train), from logits_grad(); parameter gradients += .
   void backward() {
-    backward_from<depth>();
+    [&]<std::size_t... I>(std::index_sequence<I...>) { (backward_node<depth - I>(), ...); }(std::make_index_sequence<depth>{});
   }
 
   const float* logits() const { return buf_[depth].out; }
@@ -122,6 +127,13 @@ class model {
   void copy_optimizer_state_to(std::span<float> out) { copy_exact(std::span<const float>(optimizer_state()), out); }
   void load_optimizer_state(std::span<const float> in) { copy_exact(in, optimizer_state()); }
   const std::vector<parameter_tensor>& tensors() const { return tensors_; }
+  /// Running statistics (BatchNorm running mean and variance): not trained, saved in checkpoints.
+  std::span<float> statistics() { return {statistics_, static_cast<std::size_t>(num_statistics_)}; }
+  std::span<const float> statistics() const { return {statistics_, static_cast<std::size_t>(num_statistics_)}; }
+  long long statistics_count() const { return num_statistics_; }
+  void copy_statistics_to(std::span<float> out) const { copy_exact(statistics(), out); }
+  void load_statistics(std::span<const float> in) { copy_exact(in, statistics()); }
+  const std::vector<parameter_tensor>& statistic_tensors() const { return statistic_tensors_; }
   void zero_grad() {
     for (long long i = 0; i < num_params_; ++i) grads_[i] = 0.f;
   }
@@ -164,17 +176,21 @@ class model {
 
   void carve() {
     num_params_ = plan_.parameter_count();
+    num_statistics_ = plan_.statistics_count();
     params_ = arena_.take(num_params_);
     grads_ = arena_.take(num_params_);
     slots_ = arena_.take(num_params_ * optimizer_slots_);
+    statistics_ = arena_.take(num_statistics_);
+    float* scratch = arena_.take(plan_.scratch_floats());
     tensors_ = parameter_layout<Net>();
+    statistic_tensors_ = statistics_layout<Net>();
     for_each_layer([&]<std::size_t I>() {
       const auto& f = plan_.layers[I].floats;
       auto& b = buf_[I];
       if (plan_.layers[I].aliases_input) {
-        b = buf_[I - 1];
-        b.v = b.trace = b.mask = b.psi = nullptr;
-        b.weight = b.bias = b.grad_weight = b.grad_bias = nullptr;
+        b = buf_[Net::template source_of<I>];
+        b.v = b.trace = b.mask = b.psi = b.saved = b.weight_hat = b.grad_scratch = b.statistics = nullptr;
+        b.weight = b.bias = b.gain = b.grad_weight = b.grad_bias = b.grad_gain = nullptr;
         b.logits_sum = arena_.take(f.logits_sum);  // an aliasing layer may still be the head
         return;
       }
@@ -186,34 +202,43 @@ class model {
       b.trace = arena_.take(f.trace);
       b.mask = arena_.take(f.mask);
       b.logits_sum = arena_.take(f.logits_sum);
+      b.saved = arena_.take(f.saved);
+      b.weight_hat = arena_.take(f.weight_work);
+      b.grad_scratch = arena_.take(f.grad_scratch);
+      b.scratch = f.scratch ? scratch : nullptr;
       using L = typename Net::template layer_at<I>;
       if constexpr (is_neuron<L>) {
         if constexpr (L::keeps_trace) b.out_trace = b.trace;  // the state is the output trace
       }
-      if constexpr (is_linear<L>) {
-        const long long w = tensor_offset(tensors_, I, "weight");
-        b.weight = params_ + w;
-        b.grad_weight = grads_ + w;
-        if constexpr (L::has_bias) {
-          const long long bias = tensor_offset(tensors_, I, "bias");
-          b.bias = params_ + bias;
-          b.grad_bias = grads_ + bias;
-        }
+      if constexpr (parametric_layer<L>) {
+        auto bind = [&](const char* field, float*& value, float*& grad) {
+          const long long at = tensor_offset(tensors_, I, field);
+          value = at < 0 ? nullptr : params_ + at;
+          grad = at < 0 ? nullptr : grads_ + at;
+        };
+        bind("weight", b.weight, b.grad_weight);
+        bind("bias", b.bias, b.grad_bias);
+        bind("gain", b.gain, b.grad_gain);
+        const long long at = tensor_offset(statistic_tensors_, I, "running_mean");
+        b.statistics = at < 0 ? nullptr : statistics_ + at;
       }
     });
-    const long long offset = tensors_.empty() ? 0 : tensors_.back().offset + tensors_.back().size;
-    if (offset != num_params_ || arena_.used_bytes() != arena_.capacity_bytes())
+    if (spikefuse::floats_in(tensors_) != num_params_ || spikefuse::floats_in(statistic_tensors_) != num_statistics_ ||
+        arena_.used_bytes() != arena_.capacity_bytes())
       throw std::logic_error("spikefuse: CPU backend layout disagrees with the memory plan");
   }
 
-  void initialise_parameters() { spikefuse::initialise_parameters(tensors_, params_, uniform_); }
+  void initialise_parameters() {
+    spikefuse::initialise_parameters(tensors_, params_, uniform_);
+    spikefuse::initialise_parameters(statistic_tensors_, statistics_, uniform_);
+  }
 
   template <std::size_t I>
   void reset_layer(phase ph) {
     using Out = typename Net::template port_at<I>;
-    if constexpr (I > 0) {
+    if constexpr (I > 0 && !is_residual_add<typename Net::template layer_at<I>>) {
       using L = typename Net::template layer_at<I>;
-      layer_impl<L>::template reset<typename Net::template port_at<I - 1>, Out>(batch_, ph, buf_[I], uniform_);
+      layer_impl<L>::template reset<typename Net::template input_port_at<I>, Out>(batch_, ph, buf_[I], uniform_);
     }
     if constexpr (I == depth) {
       const long long n = static_cast<long long>(batch_) * Out::size;
@@ -224,22 +249,61 @@ class model {
   template <std::size_t I>
   void forward_layer(phase ph) {
     using L = typename Net::template layer_at<I>;
-    // Below the first parametric layer no backward arrives: keep nothing for one (the plan gives
-    // those layers no ψ), while state and trace advance as in any training step.
-    const phase layer_phase = (ph == phase::train && I < Net::first_parametric) ? phase::train_no_grad : ph;
-    layer_impl<L>::template forward<typename Net::template port_at<I - 1>, typename Net::template port_at<I>>(
-        batch_, layer_phase, buf_[I - 1], buf_[I]);
+    constexpr std::size_t source = Net::template source_of<I>;
+    if constexpr (is_residual_add<L>) {
+      constexpr std::size_t second = static_cast<std::size_t>(Net::template second_source_of<I>);
+      add(static_cast<long long>(batch_) * Net::template port_at<I>::size, buf_[source].out, buf_[second].out, buf_[I].out);
+    } else {
+      // Where no backward arrives, keep nothing for one (the plan gives those layers no ψ), while
+      // state and trace advance as in any training step.
+      const phase layer_phase = (ph == phase::train && !Net::needs_grad[I]) ? phase::train_no_grad : ph;
+      layer_impl<L>::template forward<typename Net::template port_at<source>, typename Net::template port_at<I>>(
+          batch_, layer_phase, buf_[source], buf_[I]);
+    }
+  }
+
+  /// ∂input of node I into node `Source`'s ∂out: written directly, or through scratch and added when
+  /// a later node reading `Source` has already written its share.
+  template <std::size_t I, std::size_t Source, class Write>
+  void send_gradient(Write&& write) {
+    if constexpr (!Net::needs_grad[Source]) {
+      return;
+    } else if constexpr (Net::template accumulates_into<I, static_cast<int>(Source)>) {
+      layer_buffers through = buf_[Source];
+      through.grad_out = buf_[I].grad_scratch;
+      write(through);
+      add(static_cast<long long>(batch_) * Net::template port_at<Source>::size, buf_[Source].grad_out, through.grad_out,
+          buf_[Source].grad_out);
+    } else {
+      write(buf_[Source]);
+    }
   }
 
   template <std::size_t I>
-  void backward_from() {
-    if constexpr (I >= Net::first_parametric && I > 0) {
+  void backward_node() {
+    if constexpr (Net::needs_grad[I]) {
       using L = typename Net::template layer_at<I>;
-      constexpr bool grad_to_input = I - 1 >= Net::first_parametric;
-      layer_impl<L>::template backward<typename Net::template port_at<I - 1>, typename Net::template port_at<I>,
-                                       grad_to_input>(batch_, buf_[I - 1], buf_[I]);
-      backward_from<I - 1>();
+      constexpr std::size_t source = Net::template source_of<I>;
+      const long long n = static_cast<long long>(batch_) * Net::template port_at<I>::size;
+      if constexpr (is_residual_add<L>) {
+        constexpr std::size_t second = static_cast<std::size_t>(Net::template second_source_of<I>);
+        send_gradient<I, source>([&](layer_buffers& in) { copy(n, buf_[I].grad_out, in.grad_out); });
+        send_gradient<I, second>([&](layer_buffers& in) { copy(n, buf_[I].grad_out, in.grad_out); });
+      } else {
+        using In = typename Net::template port_at<source>;
+        using Out = typename Net::template port_at<I>;
+        if constexpr (Net::needs_grad[source]) {
+          send_gradient<I, source>([&](layer_buffers& in) { layer_impl<L>::template backward<In, Out, true>(batch_, in, buf_[I]); });
+        } else {
+          layer_impl<L>::template backward<In, Out, false>(batch_, buf_[source], buf_[I]);
+        }
+      }
     }
+  }
+
+  static void add(long long n, const float* a, const float* b, float* out) {
+#pragma omp parallel for simd schedule(static) if (n > 32768)
+    for (long long i = 0; i < n; ++i) out[i] = a[i] + b[i];
   }
 
   memory_plan plan_;
@@ -252,8 +316,11 @@ class model {
   float* params_ = nullptr;
   float* grads_ = nullptr;
   float* slots_ = nullptr;
+  float* statistics_ = nullptr;
   long long num_params_ = 0;
+  long long num_statistics_ = 0;
   std::vector<parameter_tensor> tensors_;
+  std::vector<parameter_tensor> statistic_tensors_;
 };
 
 }  // namespace spikefuse::cpu

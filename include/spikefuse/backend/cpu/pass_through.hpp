@@ -1,4 +1,4 @@
-// CPU pass-through layers: y = c·x (Scale), y = m ⊙ x (Dropout); the same op on spikes and trace, ∂x = c·∂y or m ⊙ ∂y.
+// CPU pass-through layers: y = c·x (Scale), y = m ⊙ x (Dropout, Dropout2d); the same op on spikes and trace, ∂x = c·∂y or m ⊙ ∂y.
 #pragma once
 
 #include <type_traits>
@@ -39,15 +39,28 @@ struct layer_impl<Scale<Factor>> : stateless_layer {
   }
 };
 
+/// m ⊙ x with m per element (Dropout) or per (sample, channel) (Dropout2d, `plane` = H·W elements share one value).
+inline void multiply_mask(long long n, long long plane, const float* __restrict mask, const float* __restrict in, float* __restrict out) {
+  if (plane == 1) {
+    multiply(n, mask, in, out);
+    return;
+  }
+#pragma omp parallel for simd schedule(static) if (n > 32768)
+  for (long long i = 0; i < n; ++i) out[i] = in[i] * mask[i / plane];
+}
+
 /// One mask per sequence, drawn at reset in training phases: 0 with probability p, else 1/(1 − p).
-template <float P>
-struct layer_impl<Dropout<P>> {
+template <class D>
+struct dropout_layer_impl {
+  template <class Out>
+  static constexpr long long plane = D::per_channel ? Out::dims.h * Out::dims.w : 1;
+
   template <class In, class Out>
   static void reset(int batch, phase ph, layer_buffers& b, uniform01& uniform) {
     if (!is_training(ph)) return;
-    const long long n = static_cast<long long>(batch) * Out::size;
-    const float kept_value = 1.f / (1.f - P);
-    for (long long i = 0; i < n; ++i) b.mask[i] = uniform() >= P ? kept_value : 0.f;
+    const long long n = static_cast<long long>(batch) * Out::size / plane<Out>;
+    const float kept_value = 1.f / (1.f - D::probability);
+    for (long long i = 0; i < n; ++i) b.mask[i] = uniform() >= D::probability ? kept_value : 0.f;
   }
   template <class In, class Out>
   static void forward(int batch, phase ph, const layer_buffers& in, layer_buffers& b) {
@@ -56,14 +69,19 @@ struct layer_impl<Dropout<P>> {
       copy(n, in.out, b.out);
       return;
     }
-    multiply(n, b.mask, in.out, b.out);
-    if (Out::traced) multiply(n, b.mask, in.out_trace, b.out_trace);
+    multiply_mask(n, plane<Out>, b.mask, in.out, b.out);
+    if (Out::traced) multiply_mask(n, plane<Out>, b.mask, in.out_trace, b.out_trace);
   }
   template <class In, class Out, bool GradToInput>
   static void backward(int batch, layer_buffers& in, const layer_buffers& b) {
-    if constexpr (GradToInput) multiply(static_cast<long long>(batch) * Out::size, b.mask, b.grad_out, in.grad_out);
+    if constexpr (GradToInput) multiply_mask(static_cast<long long>(batch) * Out::size, plane<Out>, b.mask, b.grad_out, in.grad_out);
   }
 };
+
+template <float P>
+struct layer_impl<Dropout<P>> : dropout_layer_impl<Dropout<P>> {};
+template <float P>
+struct layer_impl<Dropout2d<P>> : dropout_layer_impl<Dropout2d<P>> {};
 
 /// Flatten aliases its input's buffers (the model binds them): nothing to compute either way.
 template <>

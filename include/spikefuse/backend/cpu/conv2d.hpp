@@ -1,0 +1,167 @@
+// CPU Conv2d / WSConv2d: z = W ⋆ x + b by im2col + GEMM over chunks of samples; backward dW += δ·cols(x̂)ᵀ, db += Σδ, dx = col2im(Wᵀ·δ).
+//
+// x̂ is the layer's kept input: the OTTT trace after an OTTT neuron (GradwithTrace, spec §B.7), the
+// spikes under SLTT, the raw input for the first layer. Columns are rebuilt from x̂ in the backward
+// instead of being kept from the forward: x̂ differs from the forward's x under OTTT, and the
+// plan keeps one shared column buffer, not one per layer.
+#pragma once
+
+#include "spikefuse/backend/cpu/blas.hpp"
+#include "spikefuse/backend/cpu/layer_impl.hpp"
+#include "spikefuse/backend/cpu/weight_standardization.hpp"
+#include "spikefuse/layer/conv2d.hpp"
+#include "spikefuse/layer/conv_geometry.hpp"
+
+namespace spikefuse::cpu {
+
+/// Lowers one sample x [C×H×W] into columns col[row·ld + pixel], row = (c·k + i)·k + j; zero padding.
+inline void im2col(const conv_geometry& g, const float* __restrict x, float* __restrict col, long long ld) {
+  const int k = g.kernel;
+#pragma omp parallel for schedule(static) if (static_cast<long long>(g.column_rows()) * g.out_pixels() > 65536)
+  for (int row = 0; row < g.column_rows(); ++row) {
+    const int c = row / (k * k), i = (row / k) % k, j = row % k;
+    const float* plane = x + static_cast<long long>(c) * g.in_pixels();
+    float* dst = col + row * ld;
+    for (int oy = 0; oy < g.out_h; ++oy) {
+      const int iy = oy * g.stride - g.padding + i;
+      float* line = dst + oy * g.out_w;
+      if (iy < 0 || iy >= g.in_h) {
+        for (int ox = 0; ox < g.out_w; ++ox) line[ox] = 0.f;
+        continue;
+      }
+      for (int ox = 0; ox < g.out_w; ++ox) {
+        const int ix = ox * g.stride - g.padding + j;
+        line[ox] = (ix >= 0 && ix < g.in_w) ? plane[iy * g.in_w + ix] : 0.f;
+      }
+    }
+  }
+}
+
+/// dx [C×H×W] += the columns folded back onto the pixels they were lowered from.
+inline void col2im_add(const conv_geometry& g, const float* __restrict col, long long ld, float* __restrict dx) {
+  const int k = g.kernel;
+  // One thread per channel: the k² rows of a channel write the same plane.
+#pragma omp parallel for schedule(static) if (static_cast<long long>(g.column_rows()) * g.out_pixels() > 65536)
+  for (int c = 0; c < g.in_c; ++c) {
+    float* plane = dx + static_cast<long long>(c) * g.in_pixels();
+    for (int i = 0; i < k; ++i)
+      for (int j = 0; j < k; ++j) {
+        const float* src = col + ((c * k + i) * k + j) * ld;
+        for (int oy = 0; oy < g.out_h; ++oy) {
+          const int iy = oy * g.stride - g.padding + i;
+          if (iy < 0 || iy >= g.in_h) continue;
+          for (int ox = 0; ox < g.out_w; ++ox) {
+            const int ix = ox * g.stride - g.padding + j;
+            if (ix >= 0 && ix < g.in_w) plane[iy * g.in_w + ix] += src[oy * g.out_w + ox];
+          }
+        }
+      }
+  }
+}
+
+/// out [B×Cₒ×Hₒ×Wₒ] = weight ⋆ in + bias; `scratch` holds scratch_floats(batch) floats.
+inline void conv2d_forward(const conv_geometry& g, int batch, const float* in, const float* weight, const float* bias,
+                           float* out, float* scratch) {
+  const int chunk = g.samples_per_chunk(batch);
+  const int pixels = g.out_pixels(), rows = g.column_rows();
+  float* col = scratch;
+  float* product = scratch + static_cast<long long>(rows) * chunk * pixels;
+  for (int first = 0; first < batch; first += chunk) {
+    const int count = batch - first < chunk ? batch - first : chunk;
+    const long long ld = static_cast<long long>(count) * pixels;
+    for (int s = 0; s < count; ++s)
+      im2col(g, in + static_cast<long long>(first + s) * g.in_c * g.in_pixels(), col + static_cast<long long>(s) * pixels, ld);
+    gemm(transpose::no, transpose::no, g.out_c, static_cast<int>(ld), rows, 1.f, weight, rows, col, static_cast<int>(ld), 0.f,
+         product, static_cast<int>(ld));
+    // Bias after the sum, as PyTorch adds it: the same rounding.
+#pragma omp parallel for collapse(2) schedule(static) if (ld * g.out_c > 65536)
+    for (int s = 0; s < count; ++s)
+      for (int o = 0; o < g.out_c; ++o) {
+        const float* src = product + o * ld + static_cast<long long>(s) * pixels;
+        float* dst = out + (static_cast<long long>(first + s) * g.out_c + o) * pixels;
+        const float b = bias ? bias[o] : 0.f;
+        for (int p = 0; p < pixels; ++p) dst[p] = bias ? src[p] + b : src[p];
+      }
+  }
+}
+
+/// dW += δ·cols(kept)ᵀ and db += Σ δ (parameter gradients ACCUMULATE); grad_in (if not null) = col2im(Wᵀ·δ), overwritten.
+inline void conv2d_backward(const conv_geometry& g, int batch, const float* kept_input, const float* grad_out,
+                            const float* weight, float* grad_weight, float* grad_bias, float* grad_in, float* scratch) {
+  const int chunk = g.samples_per_chunk(batch);
+  const int pixels = g.out_pixels(), rows = g.column_rows();
+  const long long in_size = static_cast<long long>(g.in_c) * g.in_pixels();
+  float* col = scratch;
+  float* gathered = scratch + static_cast<long long>(rows) * chunk * pixels;
+  for (int first = 0; first < batch; first += chunk) {
+    const int count = batch - first < chunk ? batch - first : chunk;
+    const long long ld = static_cast<long long>(count) * pixels;
+#pragma omp parallel for collapse(2) schedule(static) if (ld * g.out_c > 65536)
+    for (int s = 0; s < count; ++s)
+      for (int o = 0; o < g.out_c; ++o) {
+        const float* src = grad_out + (static_cast<long long>(first + s) * g.out_c + o) * pixels;
+        float* dst = gathered + o * ld + static_cast<long long>(s) * pixels;
+        for (int p = 0; p < pixels; ++p) dst[p] = src[p];
+      }
+    for (int s = 0; s < count; ++s) im2col(g, kept_input + (first + s) * in_size, col + static_cast<long long>(s) * pixels, ld);
+    gemm(transpose::no, transpose::yes, g.out_c, rows, static_cast<int>(ld), 1.f, gathered, static_cast<int>(ld), col,
+         static_cast<int>(ld), 1.f, grad_weight, rows);
+    if (grad_in) {
+      gemm(transpose::yes, transpose::no, rows, static_cast<int>(ld), g.out_c, 1.f, weight, rows, gathered,
+           static_cast<int>(ld), 0.f, col, static_cast<int>(ld));
+      for (int s = 0; s < count; ++s) {
+        float* dx = grad_in + (first + s) * in_size;
+        for (long long i = 0; i < in_size; ++i) dx[i] = 0.f;
+        col2im_add(g, col + static_cast<long long>(s) * pixels, ld, dx);
+      }
+    }
+  }
+  if (grad_bias) {
+    // This step's sum over the batch first, then added: autograd's rounding.
+    for (int o = 0; o < g.out_c; ++o) {
+      double step_sum = 0.0;
+      for (int b = 0; b < batch; ++b) {
+        const float* src = grad_out + (static_cast<long long>(b) * g.out_c + o) * pixels;
+        for (int p = 0; p < pixels; ++p) step_sum += src[p];
+      }
+      grad_bias[o] += static_cast<float>(step_sum);
+    }
+  }
+}
+
+template <class Conv>
+struct conv2d_layer_impl : stateless_layer {
+  template <class In, class Out>
+  static void forward(int batch, phase, const layer_buffers& in, layer_buffers& b) {
+    constexpr conv_geometry g = conv_geometry_of<Conv, In, Out>();
+    const float* weight = b.weight;
+    if constexpr (Conv::standardized) {
+      standardize_weights(g.out_c, g.column_rows(), b.weight, b.gain, b.weight_hat);
+      weight = b.weight_hat;
+    }
+    conv2d_forward(g, batch, in.out, weight, b.bias, b.out, b.scratch);
+  }
+  template <class In, class Out, bool GradToInput>
+  static void backward(int batch, layer_buffers& in, const layer_buffers& b) {
+    constexpr conv_geometry g = conv_geometry_of<Conv, In, Out>();
+    // GradwithTrace (spec §B.3): after an OTTT neuron the weight gradient reads the trace.
+    const float* kept = In::traced ? in.out_trace : in.out;
+    float* grad_in = GradToInput ? in.grad_out : nullptr;
+    if constexpr (Conv::standardized) {
+      const long long n = static_cast<long long>(g.out_c) * g.column_rows();
+      float* grad_weight_hat = b.weight_hat + n;
+      for (long long i = 0; i < n; ++i) grad_weight_hat[i] = 0.f;
+      conv2d_backward(g, batch, kept, b.grad_out, b.weight_hat, grad_weight_hat, b.grad_bias, grad_in, b.scratch);
+      standardize_weights_backward(g.out_c, g.column_rows(), b.weight, b.gain, grad_weight_hat, b.grad_weight, b.grad_gain);
+    } else {
+      conv2d_backward(g, batch, kept, b.grad_out, b.weight, b.grad_weight, b.grad_bias, grad_in, b.scratch);
+    }
+  }
+};
+
+template <int O, int K, conv_opts P>
+struct layer_impl<Conv2d<O, K, P>> : conv2d_layer_impl<Conv2d<O, K, P>> {};
+template <int O, int K, conv_opts P>
+struct layer_impl<WSConv2d<O, K, P>> : conv2d_layer_impl<WSConv2d<O, K, P>> {};
+
+}  // namespace spikefuse::cpu

@@ -1,0 +1,38 @@
+// conv_geometry: the index map of a k×k convolution, input pixel (c, y·s − p + i, x·s − p + j) ↔ column row (c·k + i)·k + j, column p = y·Wₒ + x.
+#pragma once
+
+#include "spikefuse/config.hpp"
+#include "spikefuse/core/shape.hpp"
+
+namespace spikefuse {
+
+struct conv_geometry {
+  int in_c, in_h, in_w;
+  int out_c, out_h, out_w;
+  int kernel, stride, padding;
+
+  SF_HOST_DEVICE constexpr int column_rows() const { return in_c * kernel * kernel; }
+  SF_HOST_DEVICE constexpr int out_pixels() const { return out_h * out_w; }
+  SF_HOST_DEVICE constexpr int in_pixels() const { return in_h * in_w; }
+
+  /// Samples lowered to columns at once: as many as fit `budget` floats of columns plus gathered
+  /// gradients, so that one GEMM covers many samples without the buffer growing with the batch.
+  constexpr int samples_per_chunk(int batch, long long budget = 1LL << 22) const {
+    const long long per_sample = static_cast<long long>(column_rows() + out_c) * out_pixels();
+    long long chunk = budget / per_sample;
+    if (chunk < 1) chunk = 1;
+    if (chunk > batch) chunk = batch;
+    return static_cast<int>(chunk);
+  }
+  /// Scratch floats for `batch` samples: columns [k²·C × chunk·HₒWₒ] and gathered ∂z [Cₒ × chunk·HₒWₒ].
+  constexpr long long scratch_floats(int batch) const {
+    return static_cast<long long>(samples_per_chunk(batch)) * (column_rows() + out_c) * out_pixels();
+  }
+};
+
+template <class Conv, class In, class Out>
+constexpr conv_geometry conv_geometry_of() {
+  return {In::dims.c, In::dims.h, In::dims.w, Out::dims.c, Out::dims.h, Out::dims.w, Conv::kernel, Conv::stride, Conv::padding};
+}
+
+}  // namespace spikefuse

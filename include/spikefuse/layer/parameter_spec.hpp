@@ -1,0 +1,40 @@
+// tensor_spec: one tensor a layer owns (trainable, or a running statistic), its shape and its initial value rule.
+#pragma once
+
+namespace spikefuse {
+
+/// How a tensor's initial values are drawn. `uniform_fan_in` is PyTorch's default for nn.Linear and
+/// nn.Conv2d weights and biases (bound 1/√fan_in); the others are the OTTT/SLTT reference nets' rules.
+enum class init_rule { uniform_fan_in, kaiming_normal_fan_out, normal_0_01, zeros, ones };
+
+/// The weight initialisation a Linear or a convolution asks for. `pytorch` = PyTorch's default;
+/// `kaiming_normal_fan_out` = N(0, 2/fan_out) weights and zero biases (the OTTT/SLTT conv layers);
+/// `normal_0_01` = N(0, 0.01²) weights and zero biases (their classifier Linear).
+enum class weight_init { pytorch, kaiming_normal_fan_out, normal_0_01 };
+
+struct tensor_spec {
+  const char* field = "";  // "weight", "bias", "gain", "running_mean", ...
+  long long size = 0;
+  int rows = 0, cols = 0;  // weight: [out, fan_in]; vectors: [n, 1]
+  int fan_in = 1, fan_out = 1;
+  init_rule init = init_rule::zeros;
+};
+
+constexpr init_rule weight_rule(weight_init w) {
+  return w == weight_init::pytorch                  ? init_rule::uniform_fan_in
+         : w == weight_init::kaiming_normal_fan_out ? init_rule::kaiming_normal_fan_out
+                                                    : init_rule::normal_0_01;
+}
+constexpr init_rule bias_rule(weight_init w) {
+  return w == weight_init::pytorch ? init_rule::uniform_fan_in : init_rule::zeros;
+}
+
+/// A layer with trainable tensors declares `parametric = true`, a name prefix for its tensors and
+/// `parameter_tensors<In>()`; one with running statistics also `statistic_tensors<In>()`.
+template <class L>
+concept parametric_layer = requires { L::parametric; } && L::parametric;
+
+template <class L>
+concept layer_with_statistics = requires { L::has_statistics; } && L::has_statistics;
+
+}  // namespace spikefuse
