@@ -71,6 +71,7 @@ io::checkpoint_state sample_state() {
   s.parameters.push_back(std::numeric_limits<float>::denorm_min());
   s.parameters.push_back(std::numeric_limits<float>::max());
   for (std::size_t i = 0; i < 2 * s.parameters.size(); ++i) s.optimizer_state.push_back(1e-8f * static_cast<float>(i + 1));
+  for (int i = 0; i < 12; ++i) s.statistics.push_back(0.5f + static_cast<float>(i));
   return s;
 }
 
@@ -90,6 +91,7 @@ void check_equal(const io::checkpoint_state& a, const io::checkpoint_state& b) {
   BOOST_TEST(a.optimizer_state.size() == b.optimizer_state.size());
   BOOST_TEST(same_bits(a.parameters, b.parameters), "parameters differ bitwise");
   BOOST_TEST(same_bits(a.optimizer_state, b.optimizer_state), "optimizer state differs bitwise");
+  BOOST_TEST(same_bits(a.statistics, b.statistics), "running statistics differ bitwise");
 }
 
 /// Byte offset of the first parameter float in a file written from `s`.
@@ -219,7 +221,26 @@ BOOST_AUTO_TEST_CASE(wrong_version) {
   const std::uint32_t v = 1;
   std::memcpy(bad.data() + 8, &v, sizeof v);
   write_bytes(path, bad);
-  expect_load_error(path, {"format version 1", "reads version 2"});
+  expect_load_error(path, {"format version 1", "reads versions 2 to 3"});
+}
+
+BOOST_AUTO_TEST_CASE(version_2_files_without_statistics_still_load) {
+  // A version-2 file is a version-3 file without the statistics array (and its length).
+  temp_dir dir;
+  const auto path = dir.file("checkpoint.bin");
+  auto s = sample_state();
+  s.statistics.clear();
+  io::save_checkpoint(path, s);
+  bytes b = read_bytes(path);
+  const std::size_t statistics_at = b.size() - 8 - sizeof(std::uint64_t);  // before the checksum: an empty array's length
+  b.erase(b.begin() + static_cast<std::ptrdiff_t>(statistics_at), b.begin() + static_cast<std::ptrdiff_t>(statistics_at + 8));
+  const std::uint32_t v = 2;
+  std::memcpy(b.data() + 8, &v, sizeof v);
+  io::detail::fnv1a sum;
+  sum.feed(b.data(), b.size() - 8);
+  std::memcpy(b.data() + b.size() - 8, &sum.h, 8);
+  write_bytes(path, b);
+  check_equal(io::load_checkpoint(path), s);
 }
 
 BOOST_AUTO_TEST_CASE(trailing_bytes) {

@@ -1,4 +1,4 @@
-// Checkpoint file: magic, version, network signature, counters, parameters, optimizer state, FNV-1a checksum; written atomically.
+// Checkpoint file: magic, version, network signature, counters, parameters, optimizer state, running statistics, FNV-1a checksum; written atomically.
 //
 // A checkpoint is written to `<path>.tmp`, flushed to disk and renamed over `<path>`, so a crash or a
 // full disk never destroys the previous checkpoint. Loading checks every field and says what is wrong.
@@ -33,11 +33,14 @@ struct checkpoint_state {
   std::uint64_t seed = 0;
   std::vector<float> parameters;
   std::vector<float> optimizer_state;  // slots × parameters
+  std::vector<float> statistics;       // BatchNorm running mean/variance (empty without BatchNorm)
 };
 
 namespace detail {
 inline constexpr char checkpoint_magic[8] = {'S', 'P', 'K', 'F', 'C', 'K', 'P', 'T'};
-inline constexpr std::uint32_t checkpoint_version = 2;
+inline constexpr std::uint32_t checkpoint_version = 3;
+/// Version 2 files (no running statistics) are still read: they come from networks without BatchNorm.
+inline constexpr std::uint32_t oldest_readable_version = 2;
 
 struct fnv1a {
   std::uint64_t h = 1469598103934665603ull;
@@ -140,6 +143,7 @@ inline void save_checkpoint(const std::string& path, const checkpoint_state& s) 
   w.pod(s.seed);
   w.floats(s.parameters);
   w.floats(s.optimizer_state);
+  w.floats(s.statistics);
   const std::uint64_t sum = w.checksum();
   w.pod(sum);
   bool ok = w.ok() && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
@@ -171,8 +175,10 @@ inline checkpoint_state load_checkpoint(const std::string& path) {
   char magic[8];
   r.bytes(magic, sizeof magic);
   if (std::memcmp(magic, detail::checkpoint_magic, sizeof magic) != 0) r.fail("not a spikefuse checkpoint (bad magic)");
-  if (const auto v = r.pod<std::uint32_t>(); v != detail::checkpoint_version)
-    r.fail("format version " + std::to_string(v) + ", this build reads version " + std::to_string(detail::checkpoint_version));
+  const auto version = r.pod<std::uint32_t>();
+  if (version < detail::oldest_readable_version || version > detail::checkpoint_version)
+    r.fail("format version " + std::to_string(version) + ", this build reads versions " +
+           std::to_string(detail::oldest_readable_version) + " to " + std::to_string(detail::checkpoint_version));
   checkpoint_state s;
   s.network = r.str();
   s.method = r.str();
@@ -183,6 +189,7 @@ inline checkpoint_state load_checkpoint(const std::string& path) {
   s.seed = r.pod<std::uint64_t>();
   s.parameters = r.floats();
   s.optimizer_state = r.floats();
+  if (version >= 3) s.statistics = r.floats();
   const std::uint64_t expected = r.checksum();
   std::uint64_t stored = 0;
   if (std::fread(&stored, 1, sizeof stored, f) != sizeof stored) r.fail("the file is truncated (no checksum)");

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <span>
 #include <stdexcept>
@@ -42,6 +43,10 @@ struct fit_options {
   bool resume = false;
   bool quiet = false;  // no progress bar and no per-epoch lines (metrics.jsonl still has them)
   std::string device = "cpu";  // recorded in metrics.jsonl: where the run trained
+  /// Training-time augmentation with direct encoding: writes the samples `idx` of the training set,
+  /// augmented, into x, the input of every step. Draws from `rng`, a function of (seed, epoch), so a
+  /// resumed run repeats it. Empty: the images as they are. Evaluation never augments.
+  std::function<void(const data::dataset& train, std::span<const int> idx, std::mt19937_64& rng, float* x)> train_augment;
 };
 
 struct fit_result {
@@ -62,6 +67,18 @@ inline step_encoder make_encoder(const data::dataset& d, std::span<const int> id
                                  std::mt19937_64& rng) {
   if (enc == data::encoding::direct) return step_encoder([&d, idx](int, float* x) { data::encode_direct(d, idx, x); }, true);
   return step_encoder([&d, idx, &rng](int, float* x) { data::encode_poisson(d, idx, x, rng); });
+}
+
+/// Backends with BatchNorm support keep running statistics, which checkpoints save.
+template <class Model>
+concept has_statistics = requires(Model& m) { m.statistics_count(); };
+template <class Model>
+long long statistics_count(Model& model) {
+  if constexpr (has_statistics<Model>) {
+    return model.statistics_count();
+  } else {
+    return 0;
+  }
 }
 
 /// The settings a resumed run must share with the run that wrote the checkpoint: they fix the
@@ -129,8 +146,11 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
     const auto state_size = static_cast<std::size_t>(model.parameter_count() * model.optimizer_slots());
     if (ck.parameters.size() != static_cast<std::size_t>(model.parameter_count()) || ck.optimizer_state.size() != state_size)
       throw io::checkpoint_error("checkpoint " + checkpoint_path + " has the wrong number of parameters");
+    if (ck.statistics.size() != static_cast<std::size_t>(detail::statistics_count(model)))
+      throw io::checkpoint_error("checkpoint " + checkpoint_path + " has the wrong number of running statistics");
     model.load_parameters(ck.parameters);
     model.load_optimizer_state(ck.optimizer_state);
+    if constexpr (detail::has_statistics<Model>) model.load_statistics(ck.statistics);
     optim.set_steps(ck.optimizer_steps);
     first_epoch = ck.epochs_done;
     std::fprintf(stderr, "resuming from %s after epoch %d\n", checkpoint_path.c_str(), first_epoch);
@@ -182,7 +202,9 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
       const auto idx = batches.batch(b);
       detail::gather_labels(train, idx, labels);
       lr = lr_at(static_cast<long long>(epoch) * batches.num_batches() + b);
-      const auto encode = detail::make_encoder(train, idx, opt.encoding, rng);
+      const auto encode = opt.train_augment && opt.encoding == data::encoding::direct
+                              ? step_encoder([&opt, &train, idx, &rng](int, float* x) { opt.train_augment(train, idx, rng, x); }, true)
+                              : detail::make_encoder(train, idx, opt.encoding, rng);
       const auto steps = choose_backward_steps(opt.time_steps, k, rng);
       const auto r = train_batch(model, optim, lr, static_cast<int>(idx.size()), opt.time_steps, encode, labels, opt.loss,
                                  schedule, steps);
@@ -216,6 +238,8 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
     model.copy_parameters_to(ck.parameters);
     ck.optimizer_state.resize(static_cast<std::size_t>(model.parameter_count() * model.optimizer_slots()));
     model.copy_optimizer_state_to(ck.optimizer_state);
+    ck.statistics.resize(static_cast<std::size_t>(detail::statistics_count(model)));
+    if constexpr (detail::has_statistics<Model>) model.copy_statistics_to(ck.statistics);
     io::save_checkpoint(checkpoint_path, ck);
     result.final_test_accuracy = test_acc;
     ++result.epochs_run;

@@ -50,9 +50,30 @@ struct model_options {
   int device = 0;
 };
 
+/// Layers the CUDA backend runs; convolutional networks train on the CPU backend for now.
+template <class L>
+inline constexpr bool has_cuda_layer =
+    is_input<L> || std::is_same_v<L, Flatten> || is_neuron<L> || is_scale<L> ||
+    (is_dropout<L> && !requires { requires L::per_channel; }) ||
+    (is_linear<L> && !requires { requires L::standardized; });
+
+namespace detail {
+template <class Net, std::size_t... I>
+constexpr bool all_cuda_layers(std::index_sequence<I...>) {
+  return (has_cuda_layer<typename Net::template layer_at<I>> && ...);
+}
+}  // namespace detail
+
+/// True when cuda::model<Net> compiles: a chain of Linear, LIF, Scale, Dropout and Flatten layers.
+template <class Net>
+inline constexpr bool supports_network = Net::is_chain && detail::all_cuda_layers<Net>(std::make_index_sequence<Net::depth + 1>{});
+
 template <class Net>
 class model {
   static_assert(is_network<Net>, "spikefuse: cuda::model expects a spikefuse::Network<...>");
+  static_assert(supports_network<Net>,
+                "spikefuse: the CUDA backend runs chains of Linear, OTTTLIF/SLTTLIF, Scale, Dropout and Flatten; train "
+                "convolutional networks with cpu::model");
 
  public:
   using network = Net;
