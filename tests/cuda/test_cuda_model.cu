@@ -10,6 +10,9 @@
 //   graphs      the graph run equals the plain run bit for bit (same kernels, same order)
 //   launches    per step, at most 2 per layer forward and 3 backward (+1 head kernel)
 //   ragged      sizes that are not multiples of 4, batches of 300 and 13 (two captured graphs)
+//   conv        the same checks for convolutional networks covering every conv-era layer (Conv2d,
+//               WSConv2d, WSLinear, pools, Dropout2d, BatchNorm2d with its running statistics,
+//               residual blocks) and a convolution split into several im2col chunks
 // plus the error paths: a NaN reaching the logits is reported as non_finite_loss, a bad label as out_of_range.
 // Without a GPU: prints "no CUDA device: compile-only check" and exits 0 (CI compiles this file).
 #include <cmath>
@@ -219,6 +222,15 @@ void compare_case(const run_config& cfg, bool graphs, std::vector<float>* final_
   cpu.copy_parameters_to(cpu_params);
   gpu.copy_parameters_to(gpu_params);
   const double weights = worst_tensor_error(gpu.tensors(), gpu_params, cpu_params);
+  if (cpu.statistics_count() > 0) {
+    // BatchNorm running statistics after every training step of the run.
+    std::vector<float> cpu_stats(static_cast<std::size_t>(cpu.statistics_count())), gpu_stats(cpu_stats.size());
+    cpu.copy_statistics_to(cpu_stats);
+    gpu.copy_statistics_to(gpu_stats);
+    const double stats = worst_tensor_error(gpu.statistic_tensors(), gpu_stats, cpu_stats);
+    std::printf("  running statistics %.2e\n", stats);
+    expect(stats <= kRelTol, "BatchNorm running statistics within 1e-5");
+  }
   std::printf("  %lld spike decisions: %lld flips within %.0e of threshold, %lld others; worst gradient %.2e, loss %.2e, "
               "weights after %d updates %.2e\n",
               tally.decisions, tally.near_threshold_flips, kThresholdBand, tally.unexplained_flips, worst_grad, worst_loss,
@@ -360,6 +372,27 @@ using OtttNet = sf::Network<sf::Input<64>, sf::Linear<48>, sf::OTTTLIF<>, sf::Dr
 // SLTT: flatten, bias-free Linear, Linear → Linear (separate bias kernels), a hard-reset neuron.
 using SlttNet = sf::Network<sf::Input<1, 8, 8>, sf::Flatten, sf::Linear<40, sf::no_bias>, sf::SLTTLIF<>, sf::Linear<24>,
                             sf::Linear<16>, sf::SLTTLIF<>, sf::Linear<10>>;
+// OTTT conv: WS convolution, Scale, max pooling and Dropout2d on spikes and trace, a strided conv
+// taking its weight gradient from the pooled trace, padded average and adaptive pooling, WSLinear.
+using ConvOtttNet = sf::Network<sf::Input<2, 10, 10>, sf::WSConv2d<6, 3, sf::conv_opts{.padding = 1}>, sf::OTTTLIF<>,
+                                sf::Scale<2.74f>, sf::MaxPool2d<2>, sf::Dropout2d<0.2f>,
+                                sf::Conv2d<8, 3, sf::conv_opts{.stride = 2, .padding = 1}>, sf::OTTTLIF<>,
+                                sf::AvgPool2d<3, 1, 1>, sf::AdaptiveAvgPool2d<2>, sf::Flatten, sf::WSLinear<10>>;
+// SLTT conv: BatchNorm, an identity residual block on the spikes (a fork with two consumers),
+// a strided block with a 1×1 shortcut, Dropout inside a body.
+using ConvSlttNet = sf::Network<
+    sf::Input<2, 10, 10>, sf::Conv2d<6, 3, sf::conv_opts{.padding = 1, .bias = false}>, sf::BatchNorm2d<>, sf::SLTTPaperLIF,
+    sf::Residual<sf::Body<sf::Conv2d<6, 3, sf::conv_opts{.padding = 1}>, sf::BatchNorm2d<>, sf::SLTTPaperLIF,
+                          sf::Dropout<0.1f>, sf::Conv2d<6, 3, sf::conv_opts{.padding = 1}>>>,
+    sf::BatchNorm2d<>, sf::SLTTPaperLIF,
+    sf::Residual<sf::Body<sf::Conv2d<8, 3, sf::conv_opts{.stride = 2, .padding = 1}>>,
+                 sf::Shortcut<sf::Conv2d<8, 1, sf::conv_opts{.stride = 2}>>>,
+    sf::AdaptiveAvgPool2d<1>, sf::Flatten, sf::Linear<10>>;
+// A convolution whose im2col columns do not fit one chunk at batch 16 (12 samples, then 4).
+using ChunkedConvNet = sf::Network<sf::Input<32, 32, 32>, sf::Conv2d<32, 3, sf::conv_opts{.padding = 1}>, sf::SLTTLIF<>,
+                                   sf::AdaptiveAvgPool2d<1>, sf::Flatten, sf::Linear<10>>;
+static_assert(sf::conv_geometry{32, 32, 32, 32, 32, 32, 3, 1, 1}.samples_per_chunk(kBatch) < kBatch);
+
 // The Fashion-MNIST MLP of examples/fashion_mnist_mlp.cpp.
 using MlpNet = sf::Network<sf::Input<784>, sf::Linear<800>, sf::OTTTLIF<>, sf::Linear<10>>;
 
@@ -383,6 +416,8 @@ int main(int argc, char** argv) {
       compare_case<OtttNet>(ottt_a, true, nullptr);
       compare_case<SlttNet>(sltt, false, nullptr);
       compare_graph_and_plain<OtttNet>(ottt_o);
+      compare_case<ConvOtttNet>(ottt_a, true, nullptr);
+      compare_case<ConvSlttNet>(sltt, true, nullptr);
     } else {
       for (bool graphs : {false, true}) {
         compare_case<OtttNet>(ottt_a, graphs, nullptr);
@@ -393,6 +428,15 @@ int main(int argc, char** argv) {
       compare_graph_and_plain<OtttNet>(ottt_a);
       compare_graph_and_plain<OtttNet>(ottt_o);
       compare_graph_and_plain<SlttNet>(sltt_k);
+      // Convolutional layers (issue 4): every new layer kind, CUDA against CPU.
+      for (bool graphs : {false, true}) {
+        compare_case<ConvOtttNet>(ottt_a, graphs, nullptr);
+        compare_case<ConvOtttNet>(ottt_o, graphs, nullptr);
+        compare_case<ConvSlttNet>(sltt, graphs, nullptr);
+        compare_case<ConvSlttNet>(sltt_k, graphs, nullptr);
+      }
+      compare_case<ChunkedConvNet>(sltt, true, nullptr);
+      compare_graph_and_plain<ConvSlttNet>(sltt);
     }
     // MLP: fwd GEMM, LIF (+bias), GEMM, head; bwd GEMM dW, GEMM dx, LIF (+db), GEMM dW = 8.
     check_launch_budget<MlpNet>("Fashion-MNIST MLP", 8);

@@ -146,7 +146,7 @@ int run_training(training_cli& cli, LoadData&& load) {
   const bool have_gpu = cli.device != "cpu" && cuda::device_count() > 0;
   std::string no_gpu_reason = cli.device == "cpu" ? "" : cuda::no_device_reason();
   if (have_gpu && !cuda_runs_network)
-    no_gpu_reason = "the CUDA backend does not run this network's convolutional layers yet";
+    no_gpu_reason = "the CUDA backend does not run this network";
 #else
   const bool have_gpu = false;
   const std::string no_gpu_reason = "this binary was built without CUDA (no nvcc at build time)";

@@ -86,5 +86,58 @@ SF_HOST_DEVICE constexpr window adaptive_window(int o, int in, int out) {
   return {begin, end, end - begin};
 }
 
+/// Index (within a plane of `width` columns) of the first maximum of the window in row-major order;
+/// a NaN wins at once, as in PyTorch's CPU kernel. Shared by the CPU loops and the CUDA kernels.
+SF_HOST_DEVICE int window_argmax(const float* plane, int width, window r, window c) {
+  int best = r.begin * width + c.begin;
+  float best_value = plane[best];
+  if (best_value != best_value) return best;
+  for (int y = r.begin; y < r.end; ++y)
+    for (int x = c.begin; x < c.end; ++x) {
+      const float v = plane[y * width + x];
+      if (v != v) return y * width + x;
+      if (v > best_value) {
+        best_value = v;
+        best = y * width + x;
+      }
+    }
+  return best;
+}
+
+/// Geometry of one pooling over planes: the windows along each axis.
+template <class Pool, class In, class Out>
+struct windows_of {
+  SF_HOST_DEVICE static window rows(int oy) {
+    if constexpr (requires { Pool::out_h; }) {
+      return adaptive_window(oy, In::dims.h, Out::dims.h);
+    } else {
+      return fixed_window(oy, In::dims.h, Pool::kernel, Pool::stride, Pool::padding);
+    }
+  }
+  SF_HOST_DEVICE static window cols(int ox) {
+    if constexpr (requires { Pool::out_w; }) {
+      return adaptive_window(ox, In::dims.w, Out::dims.w);
+    } else {
+      return fixed_window(ox, In::dims.w, Pool::kernel, Pool::stride, Pool::padding);
+    }
+  }
+  static constexpr bool is_max = [] {
+    if constexpr (requires { Pool::kind; }) {
+      return Pool::kind == pool_kind::max;
+    } else {
+      return false;
+    }
+  }();
+  static constexpr bool is_adaptive = requires { Pool::out_h; };
+  /// PyTorch divides an adaptive window's sum by its height, then by its width; a fixed one by the product.
+  SF_HOST_DEVICE static float average(float sum, window r, window c) {
+    if constexpr (is_adaptive) {
+      return sum / static_cast<float>(r.divisor) / static_cast<float>(c.divisor);
+    } else {
+      return sum / static_cast<float>(r.divisor * c.divisor);
+    }
+  }
+};
+
 }  // namespace pooling
 }  // namespace spikefuse

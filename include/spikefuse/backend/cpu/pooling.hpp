@@ -1,63 +1,14 @@
 // CPU pooling: y = mean or max of x over each window, plane by plane; the same op on the OTTT trace; ∂x = ∂y spread over the window (mean) or to its first maximum (max).
 #pragma once
 
-#include <limits>
-
 #include "spikefuse/backend/cpu/layer_impl.hpp"
 #include "spikefuse/layer/pooling.hpp"
 
 namespace spikefuse::cpu {
 
-/// Geometry of one pooling over planes: the windows along each axis.
+using pooling::window_argmax;
 template <class Pool, class In, class Out>
-struct pool_windows {
-  static pooling::window rows(int oy) {
-    if constexpr (requires { Pool::out_h; }) {
-      return pooling::adaptive_window(oy, In::dims.h, Out::dims.h);
-    } else {
-      return pooling::fixed_window(oy, In::dims.h, Pool::kernel, Pool::stride, Pool::padding);
-    }
-  }
-  static pooling::window cols(int ox) {
-    if constexpr (requires { Pool::out_w; }) {
-      return pooling::adaptive_window(ox, In::dims.w, Out::dims.w);
-    } else {
-      return pooling::fixed_window(ox, In::dims.w, Pool::kernel, Pool::stride, Pool::padding);
-    }
-  }
-  static constexpr bool is_max = [] {
-    if constexpr (requires { Pool::kind; }) {
-      return Pool::kind == pool_kind::max;
-    } else {
-      return false;
-    }
-  }();
-  static constexpr bool is_adaptive = requires { Pool::out_h; };
-  /// PyTorch divides an adaptive window's sum by its height, then by its width; a fixed one by the product.
-  static float average(float sum, pooling::window r, pooling::window c) {
-    if constexpr (is_adaptive) {
-      return sum / static_cast<float>(r.divisor) / static_cast<float>(c.divisor);
-    } else {
-      return sum / static_cast<float>(r.divisor * c.divisor);
-    }
-  }
-};
-
-/// Index (within the plane) of the first maximum of a window, in row-major order; NaN wins, as in PyTorch.
-inline int window_argmax(const float* plane, int width, pooling::window r, pooling::window c) {
-  int best = r.begin * width + c.begin;
-  float best_value = -std::numeric_limits<float>::infinity();
-  for (int y = r.begin; y < r.end; ++y)
-    for (int x = c.begin; x < c.end; ++x) {
-      const float v = plane[y * width + x];
-      if (v > best_value || v != v) {
-        best_value = v;
-        best = y * width + x;
-        if (v != v) return best;
-      }
-    }
-  return best;
-}
+using pool_windows = pooling::windows_of<Pool, In, Out>;
 
 template <class Pool, class In, class Out>
 void pool_forward(long long planes, const float* __restrict in, float* __restrict out) {

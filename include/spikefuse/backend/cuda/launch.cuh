@@ -71,6 +71,14 @@ void launch_elementwise(const context& ctx, long long n, const Op& op) {
   ctx.kernel_launched();
 }
 
+/// out[i] = a[i] + b[i] (a residual add; a second share of a gradient, with out = a).
+struct add_op {
+  const float* a;
+  const float* b;
+  float* out;
+  __device__ void operator()(long long i) const { out[i] = a[i] + b[i]; }
+};
+
 /// v[i] = value: the start of a sequence when v_init ≠ 0 (a hard reset to a nonzero V_r).
 struct fill_op {
   float* out;

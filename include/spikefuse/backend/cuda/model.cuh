@@ -24,7 +24,9 @@
 #include <utility>
 #include <vector>
 
+#include "spikefuse/backend/cuda/batch_norm.cuh"
 #include "spikefuse/backend/cuda/blas.cuh"
+#include "spikefuse/backend/cuda/conv2d.cuh"
 #include "spikefuse/backend/cuda/device_memory.cuh"
 #include "spikefuse/backend/cuda/error.cuh"
 #include "spikefuse/backend/cuda/launch.cuh"
@@ -32,6 +34,7 @@
 #include "spikefuse/backend/cuda/lif_layer.cuh"
 #include "spikefuse/backend/cuda/linear.cuh"
 #include "spikefuse/backend/cuda/loss.cuh"
+#include "spikefuse/backend/cuda/pooling.cuh"
 #include "spikefuse/backend/cuda/optimizer.cuh"
 #include "spikefuse/backend/cuda/pass_through.cuh"
 #include "spikefuse/backend/cuda/stream.cuh"
@@ -50,12 +53,11 @@ struct model_options {
   int device = 0;
 };
 
-/// Layers the CUDA backend runs; convolutional networks train on the CPU backend for now.
+/// Layers the CUDA backend has kernels for: all of spikefuse's layers.
 template <class L>
-inline constexpr bool has_cuda_layer =
-    is_input<L> || std::is_same_v<L, Flatten> || is_neuron<L> || is_scale<L> ||
-    (is_dropout<L> && !requires { requires L::per_channel; }) ||
-    (is_linear<L> && !requires { requires L::standardized; });
+inline constexpr bool has_cuda_layer = is_input<L> || std::is_same_v<L, Flatten> || is_neuron<L> || is_scale<L> ||
+                                       is_dropout<L> || is_linear<L> || is_conv<L> || is_pool<L> || is_batch_norm<L> ||
+                                       is_residual_add<L>;
 
 namespace detail {
 template <class Net, std::size_t... I>
@@ -64,16 +66,13 @@ constexpr bool all_cuda_layers(std::index_sequence<I...>) {
 }
 }  // namespace detail
 
-/// True when cuda::model<Net> compiles: a chain of Linear, LIF, Scale, Dropout and Flatten layers.
+/// True when cuda::model<Net> compiles (every node has a CUDA implementation).
 template <class Net>
-inline constexpr bool supports_network = Net::is_chain && detail::all_cuda_layers<Net>(std::make_index_sequence<Net::depth + 1>{});
+inline constexpr bool supports_network = detail::all_cuda_layers<Net>(std::make_index_sequence<Net::depth + 1>{});
 
 template <class Net>
 class model {
   static_assert(is_network<Net>, "spikefuse: cuda::model expects a spikefuse::Network<...>");
-  static_assert(supports_network<Net>,
-                "spikefuse: the CUDA backend runs chains of Linear, OTTTLIF/SLTTLIF, Scale, Dropout and Flatten; train "
-                "convolutional networks with cpu::model");
 
  public:
   using network = Net;
@@ -130,7 +129,7 @@ class model {
     SF_CUDA_CHECK(cudaSetDevice(device_));  // the model's device, whichever was current in this thread
     const context ctx = make_context(scratch_counter_);
     for_each_layer([&]<std::size_t I>() {
-      if constexpr (I > 0) {
+      if constexpr (I > 0 && !is_residual_add<typename Net::template layer_at<I>>) {
         using L = typename Net::template layer_at<I>;
         layer_impl<L>::template reset<in_port<I>, out_port<I>, fusion_of<I>>(ctx, batch_, ph, buf_[I], uniform_);
       }
@@ -229,6 +228,11 @@ class model {
   void copy_optimizer_state_to(std::span<float> out) { download(slots_, num_params_ * optimizer_slots_, out); }
   void load_optimizer_state(std::span<const float> in) { upload(slots_, num_params_ * optimizer_slots_, in); }
   const std::vector<parameter_tensor>& tensors() const { return tensors_; }
+  /// Running statistics (BatchNorm running mean and variance): not trained, saved in checkpoints.
+  long long statistics_count() const { return num_statistics_; }
+  void copy_statistics_to(std::span<float> out) { download(statistics_, num_statistics_, out); }
+  void load_statistics(std::span<const float> in) { upload(statistics_, num_statistics_, in); }
+  const std::vector<parameter_tensor>& statistic_tensors() const { return statistic_tensors_; }
 
   /// Copies of the current batch's buffers (tests, monitors): Σ_t logits, the last logits, and the
   /// output of a layer. A Linear whose bias the next kernel adds holds W·x without the bias.
@@ -246,7 +250,7 @@ class model {
 
  private:
   template <std::size_t I>
-  using in_port = typename Net::template port_at<I - 1>;
+  using in_port = typename Net::template input_port_at<I>;
   template <std::size_t I>
   using out_port = typename Net::template port_at<I>;
 
@@ -259,10 +263,11 @@ class model {
       return false;
     }
   }();
+  /// Node I + 1 is a neuron and the only reader of node I.
   template <std::size_t I>
   static constexpr bool next_is_neuron = [] {
     if constexpr (I < depth) {
-      return is_neuron<typename Net::template layer_at<I + 1>>;
+      return is_neuron<typename Net::template layer_at<I + 1>> && Net::template source_of<I + 1> == I && Net::consumers[I] == 1;
     } else {
       return false;
     }
@@ -270,7 +275,8 @@ class model {
   template <std::size_t I>
   static constexpr bool bias_from_input = [] {
     if constexpr (I >= 1) {
-      return is_neuron<typename Net::template layer_at<I>> && linear_with_bias<I - 1>;
+      return is_neuron<typename Net::template layer_at<I>> && next_is_neuron<Net::template source_of<I>> &&
+             linear_with_bias<Net::template source_of<I>>;
     } else {
       return false;
     }
@@ -333,14 +339,18 @@ class model {
     params_ = a.take<float>(num_params_);
     grads_ = a.take<float>(num_params_);
     slots_ = a.take<float>(num_params_ * optimizer_slots_);
+    num_statistics_ = plan_.statistics_count();
+    statistics_ = a.take<float>(num_statistics_);
+    float* scratch = a.take<float>(plan_.scratch_floats());
     for_each_layer([&]<std::size_t I>() {
       const auto& f = plan_.layers[I].floats;
       auto& b = buf_[I];
       if (plan_.layers[I].aliases_input) {
-        b = buf_[I - 1];
+        b = buf_[Net::template source_of<I>];
         b.v = b.trace = b.mask = b.psi = b.bias_partials = nullptr;
+        b.saved = b.weight_hat = b.grad_scratch = b.statistics = b.scratch = nullptr;
         b.bias_arrivals = nullptr;
-        b.weight = b.bias = b.grad_weight = b.grad_bias = nullptr;
+        b.weight = b.bias = b.gain = b.grad_weight = b.grad_bias = b.grad_gain = nullptr;
         b.logits_sum = a.take<float>(f.logits_sum);
         return;
       }
@@ -352,6 +362,10 @@ class model {
       b.trace = a.take<float>(f.trace);
       b.mask = a.take<float>(f.mask);
       b.logits_sum = a.take<float>(f.logits_sum);
+      b.saved = a.take<float>(f.saved);
+      b.weight_hat = a.take<float>(f.weight_work);
+      b.grad_scratch = a.take<float>(f.grad_scratch);
+      b.scratch = f.scratch ? scratch : nullptr;
       using L = typename Net::template layer_at<I>;
       if constexpr (is_neuron<L>) {
         if constexpr (L::keeps_trace) b.out_trace = b.trace;
@@ -360,15 +374,18 @@ class model {
           b.bias_arrivals = a.take<unsigned>(bias_arrival_counters(out_port<I>::size));
         }
       }
-      if constexpr (is_linear<L>) {
-        const long long w = tensor_offset(tensors_, I, "weight");
-        b.weight = params_ ? params_ + w : nullptr;
-        b.grad_weight = grads_ ? grads_ + w : nullptr;
-        if constexpr (L::has_bias) {
-          const long long bias = tensor_offset(tensors_, I, "bias");
-          b.bias = params_ ? params_ + bias : nullptr;
-          b.grad_bias = grads_ ? grads_ + bias : nullptr;
-        }
+      if constexpr (parametric_layer<L>) {
+        // The measuring pass has no base pointers yet: bind only in the real one.
+        auto bind = [&](const char* field, float*& value, float*& grad) {
+          const long long at = tensor_offset(tensors_, I, field);
+          value = (params_ && at >= 0) ? params_ + at : nullptr;
+          grad = (grads_ && at >= 0) ? grads_ + at : nullptr;
+        };
+        bind("weight", b.weight, b.grad_weight);
+        bind("bias", b.bias, b.grad_bias);
+        bind("gain", b.gain, b.grad_gain);
+        const long long at = tensor_offset(statistic_tensors_, I, "running_mean");
+        b.statistics = (statistics_ && at >= 0) ? statistics_ + at : nullptr;
       }
     });
     // The loss writes ∂L/∂y even when nothing below the head takes a gradient.
@@ -389,6 +406,9 @@ class model {
     std::vector<float> host(static_cast<std::size_t>(num_params_));
     spikefuse::initialise_parameters(tensors_, host.data(), uniform_);
     load_parameters(host);
+    std::vector<float> statistics(static_cast<std::size_t>(num_statistics_));
+    spikefuse::initialise_parameters(statistic_tensors_, statistics.data(), uniform_);
+    load_statistics(statistics);
   }
 
   void enqueue_step(const context& ctx, const step_key& key) {
@@ -397,13 +417,23 @@ class model {
     for_each_layer([&]<std::size_t I>() {
       if constexpr (I > 0) {
         using L = typename Net::template layer_at<I>;
-        // Below the first parametric layer no backward arrives: keep nothing for one.
-        const phase layer_phase = (key.ph == phase::train && I < Net::first_parametric) ? phase::train_no_grad : key.ph;
-        layer_impl<L>::template forward<in_port<I>, out_port<I>, fusion_of<I>>(ctx, batch_, layer_phase, buf_[I - 1], buf_[I]);
+        constexpr std::size_t source = Net::template source_of<I>;
+        if constexpr (is_residual_add<L>) {
+          constexpr std::size_t second = static_cast<std::size_t>(Net::template second_source_of<I>);
+          launch_elementwise(ctx, static_cast<long long>(batch_) * out_port<I>::size,
+                             add_op{buf_[source].out, buf_[second].out, buf_[I].out});
+        } else {
+          // Where no backward arrives, keep nothing for one.
+          const phase layer_phase = (key.ph == phase::train && !Net::needs_grad[I]) ? phase::train_no_grad : key.ph;
+          layer_impl<L>::template forward<in_port<I>, out_port<I>, fusion_of<I>>(ctx, batch_, layer_phase, buf_[source],
+                                                                               buf_[I]);
+        }
       }
     });
     enqueue_head(ctx, key);
-    if (key.backward) backward_from<depth>(ctx);
+    if (key.backward) {
+      [&]<std::size_t... I>(std::index_sequence<I...>) { (backward_node<depth - I>(ctx), ...); }(std::make_index_sequence<depth>{});
+    }
   }
 
   void enqueue_head(const context& ctx, const step_key& key) {
@@ -424,14 +454,40 @@ class model {
     ctx.kernel_launched();
   }
 
+  /// ∂input of node I into node `Source`'s ∂out: written directly, or into scratch and then added
+  /// when a later node reading `Source` has already written its share.
+  template <std::size_t I, std::size_t Source, class Write>
+  void send_gradient(const context& ctx, Write&& write) {
+    if constexpr (!Net::needs_grad[Source]) {
+      return;
+    } else if constexpr (Net::template accumulates_into<I, static_cast<int>(Source)>) {
+      device_buffers through = buf_[Source];
+      through.grad_out = buf_[I].grad_scratch;
+      write(through);
+      launch_elementwise(ctx, static_cast<long long>(batch_) * Net::template port_at<Source>::size,
+                         add_op{buf_[Source].grad_out, through.grad_out, buf_[Source].grad_out});
+    } else {
+      write(buf_[Source]);
+    }
+  }
+
   template <std::size_t I>
-  void backward_from(const context& ctx) {
-    if constexpr (I >= Net::first_parametric && I > 0) {
+  void backward_node(const context& ctx) {
+    if constexpr (Net::needs_grad[I]) {
       using L = typename Net::template layer_at<I>;
-      constexpr bool grad_to_input = I - 1 >= Net::first_parametric;
-      layer_impl<L>::template backward<in_port<I>, out_port<I>, fusion_of<I>, grad_to_input>(ctx, batch_, buf_[I - 1],
-                                                                                            buf_[I]);
-      backward_from<I - 1>(ctx);
+      constexpr std::size_t source = Net::template source_of<I>;
+      if constexpr (is_residual_add<L>) {
+        constexpr std::size_t second = static_cast<std::size_t>(Net::template second_source_of<I>);
+        const long long n = static_cast<long long>(batch_) * out_port<I>::size;
+        send_gradient<I, source>(ctx, [&](device_buffers& in) { ctx.copy(in.grad_out, buf_[I].grad_out, n); });
+        send_gradient<I, second>(ctx, [&](device_buffers& in) { ctx.copy(in.grad_out, buf_[I].grad_out, n); });
+      } else if constexpr (Net::needs_grad[source]) {
+        send_gradient<I, source>(ctx, [&](device_buffers& in) {
+          layer_impl<L>::template backward<in_port<I>, out_port<I>, fusion_of<I>, true>(ctx, batch_, in, buf_[I]);
+        });
+      } else {
+        layer_impl<L>::template backward<in_port<I>, out_port<I>, fusion_of<I>, false>(ctx, batch_, buf_[source], buf_[I]);
+      }
     }
   }
 
@@ -473,6 +529,9 @@ class model {
   float* params_ = nullptr;
   float* grads_ = nullptr;
   float* slots_ = nullptr;
+  float* statistics_ = nullptr;
+  long long num_statistics_ = 0;
+  std::vector<parameter_tensor> statistic_tensors_ = statistics_layout<Net>();
   float* head_grad_ = nullptr;
   std::uint8_t* labels_ = nullptr;
   loss_accumulator* accumulator_ = nullptr;

@@ -1,4 +1,4 @@
-// CUDA pass-through layers: y = c·x (Scale), y = m ⊙ x (Dropout) on spikes and trace in one kernel; ∂x = c·∂y or m ⊙ ∂y.
+// CUDA pass-through layers: y = c·x (Scale), y = m ⊙ x (Dropout, Dropout2d) on spikes and trace in one kernel; ∂x = c·∂y or m ⊙ ∂y.
 #pragma once
 
 #include <vector>
@@ -23,16 +23,19 @@ struct scale_op {
   }
 };
 
-/// out = in ⊙ mask, and out2 = in2 ⊙ mask when given.
+/// out = in ⊙ mask, and out2 = in2 ⊙ mask when given; `plane` elements share one mask value
+/// (1 for Dropout, H·W for Dropout2d's per-channel mask).
 struct mask_op {
   const float* mask;
   const float* in;
   float* out;
   const float* in2;
   float* out2;
+  long long plane = 1;
   __device__ void operator()(long long i) const {
-    out[i] = in[i] * mask[i];
-    if (out2) out2[i] = in2[i] * mask[i];
+    const float m = mask[i / plane];
+    out[i] = in[i] * m;
+    if (out2) out2[i] = in2[i] * m;
   }
 };
 
@@ -54,14 +57,17 @@ struct layer_impl<Scale<Factor>> : stateless_layer {
 
 /// One mask per sequence, drawn at reset in training phases from the model's uniform01 stream on the
 /// host (the CPU backend's draws, in the same order) and uploaded: 0 with probability p, else 1/(1 − p).
-template <float P>
-struct layer_impl<Dropout<P>> {
+template <class D>
+struct dropout_layer_impl {
+  template <class Out>
+  static constexpr long long plane = D::per_channel ? Out::dims.h * Out::dims.w : 1;
+
   template <class In, class Out, class Fusion>
   static void reset(const context& ctx, int batch, phase ph, device_buffers& b, uniform01& uniform) {
     if (!is_training(ph)) return;
-    std::vector<float> mask(static_cast<std::size_t>(batch) * Out::size);
-    const float kept_value = 1.f / (1.f - P);
-    for (auto& m : mask) m = uniform() >= P ? kept_value : 0.f;
+    std::vector<float> mask(static_cast<std::size_t>(batch * Out::size / plane<Out>));
+    const float kept_value = 1.f / (1.f - D::probability);
+    for (auto& m : mask) m = uniform() >= D::probability ? kept_value : 0.f;
     ctx.upload_now(b.mask, mask);
   }
   template <class In, class Out, class Fusion>
@@ -72,14 +78,21 @@ struct layer_impl<Dropout<P>> {
       return;
     }
     const bool trace = Out::traced;
-    launch_elementwise(ctx, n, mask_op{b.mask, in.out, b.out, trace ? in.out_trace : nullptr, trace ? b.out_trace : nullptr});
+    launch_elementwise(ctx, n, mask_op{b.mask, in.out, b.out, trace ? in.out_trace : nullptr, trace ? b.out_trace : nullptr,
+                                       plane<Out>});
   }
   template <class In, class Out, class Fusion, bool GradToInput>
   static void backward(const context& ctx, int batch, device_buffers& in, const device_buffers& b) {
     if constexpr (GradToInput)
-      launch_elementwise(ctx, static_cast<long long>(batch) * Out::size, mask_op{b.mask, b.grad_out, in.grad_out, nullptr, nullptr});
+      launch_elementwise(ctx, static_cast<long long>(batch) * Out::size,
+                         mask_op{b.mask, b.grad_out, in.grad_out, nullptr, nullptr, plane<Out>});
   }
 };
+
+template <float P>
+struct layer_impl<Dropout<P>> : dropout_layer_impl<Dropout<P>> {};
+template <float P>
+struct layer_impl<Dropout2d<P>> : dropout_layer_impl<Dropout2d<P>> {};
 
 /// Flatten aliases its input's buffers (the model binds them): nothing to launch either way.
 template <>
