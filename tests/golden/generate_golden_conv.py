@@ -52,15 +52,17 @@ DATA_SEED = 909
 RUNS = ("ottt_a", "ottt_max", "sltt_bn", "sltt_res")
 INIT_SEED = {"ottt_a": 31101, "ottt_max": 31102, "sltt_bn": 31103, "sltt_res": 31104}
 # init perturbation (after the PyTorch default init), drawn from torch.Generator(INIT_SEED + 1000):
-CONV0_GAIN = {"ottt_a": 4.0, "ottt_max": 4.0}  # conv0.weight *= this (OTTT runs only; BN runs need none)
-WS_GAIN_RANGE = {  # WS gain = U(lo, hi) per output channel (SpikingJelly inits it to 1)
-    "ottt_a": {"wsconv": (3.0, 5.0)},
-    "ottt_max": {"wsconv": (2.0, 3.5), "wslinear": (0.5, 1.5)},
-    "sltt_bn": {"wsconv": (0.5, 1.5)},
+# every plain nn.Conv2d weight (conv<k>.weight, not the WS convs) *= this; for the BN runs this makes the
+# pre-BN activations roughly unit-variance, so the eval pass (running stats) still fires
+CONV_W_GAIN = {"ottt_a": 4.0, "ottt_max": 4.0, "sltt_bn": 5.0, "sltt_res": 4.0}
+WS_GAIN_RANGE = {  # WS gain = lo + width * rand per output channel (SpikingJelly inits it to 1); (lo, width)
+    "ottt_a": {"wsconv": (3.0, 2.0)},
+    "ottt_max": {"wsconv": (4.0, 2.0), "wslinear": (0.5, 1.0)},
+    "sltt_bn": {"wsconv": (3.0, 2.0)},
 }
-BN_RANGE = {  # BN weight = U(lo, hi), BN bias = U(lo, hi) per channel (PyTorch inits 1 / 0)
-    "sltt_bn": ((1.5, 2.5), (0.5, 1.0)),
-    "sltt_res": ((0.8, 1.4), (0.1, 0.5)),
+BN_RANGE = {  # BN weight = lo + width * rand, BN bias = lo + width * rand per channel (PyTorch: 1 / 0)
+    "sltt_bn": ((1.5, 1.0), (0.5, 0.5)),
+    "sltt_res": ((0.8, 0.6), (0.1, 0.4)),
 }
 
 
@@ -219,20 +221,20 @@ def make_init(run):
         for name, p in params:
             pre = name.split(".")[0].rstrip("0123456789")
             field = name.split(".")[1]
-            if name == "conv0.weight" and run in CONV0_GAIN:
-                p.mul_(CONV0_GAIN[run])
+            if pre == "conv" and field == "weight":
+                p.mul_(CONV_W_GAIN[run])
             if field == "gain":
-                lo, hi = WS_GAIN_RANGE[run][pre]
-                p.copy_(lo + (hi - lo) * torch.rand(p.shape, generator=g))
+                lo, width = WS_GAIN_RANGE[run][pre]
+                p.copy_(lo + width * torch.rand(p.shape, generator=g))
             if pre == "bn":
                 bn = name.split(".")[0]
                 if bn not in bn_seen:
                     bn_seen.add(bn)
-                    (wlo, whi), (blo, bhi) = BN_RANGE[run]
+                    (wlo, wwid), (blo, bwid) = BN_RANGE[run]
                     wt = dict(params)[bn + ".weight"]
                     bs = dict(params)[bn + ".bias"]
-                    wt.copy_(wlo + (whi - wlo) * torch.rand(wt.shape, generator=g))
-                    bs.copy_(blo + (bhi - blo) * torch.rand(bs.shape, generator=g))
+                    wt.copy_(wlo + wwid * torch.rand(wt.shape, generator=g))
+                    bs.copy_(blo + bwid * torch.rand(bs.shape, generator=g))
     init = {n: p.detach().clone() for n, p in params}
     init.update({n: b.detach().clone() for n, b in buffers})
     return init
@@ -474,23 +476,27 @@ RUN_DOC = {
 
 
 def init_doc(run):
-    lines = ["init: torch.manual_seed(%d); modules constructed in network order with PyTorch's default init"
-             % INIT_SEED[run],
-             "  (Conv/Linear: kaiming_uniform(a=sqrt(5)) weight, U(+-1/sqrt(fan_in)) bias; WS weight/bias the same,"
-             " WS gain 1; BN 1/0, running 0/1);"]
-    pert = []
-    if run in CONV0_GAIN:
-        pert.append("conv0.weight *= %r" % CONV0_GAIN[run])
-    if run in WS_GAIN_RANGE or run in BN_RANGE:
-        pert.append("then torch.Generator(%d) draws, in network order: " % (INIT_SEED[run] + 1000)
-                    + ", ".join(
-                        ["<ws>.gain = lo + (hi-lo)*rand(gain.shape) with %s" % ", ".join(
-                            "%s (lo,hi)=%r" % (k, v) for k, v in WS_GAIN_RANGE.get(run, {}).items())]
-                        if run in WS_GAIN_RANGE else [])
-                    + (["bn<k>.weight = U%r then bn<k>.bias = U%r (rand(C), same formula)" % BN_RANGE[run]]
-                       if run in BN_RANGE else []))
-    lines.append("  then " + ("; ".join(pert) if pert else "no change") + ".")
-    lines.append("  BN running_mean/var start at 0/1 (written as init/bn<k>.running_*).")
+    lines = [
+        "init: torch.manual_seed(%d), then the modules are constructed in network order with PyTorch's default"
+        % INIT_SEED[run],
+        "  init (Conv/Linear and WS: kaiming_uniform(a=sqrt(5)) weight, U(+-1/sqrt(fan_in)) bias; WS gain 1;",
+        "  BN weight 1, bias 0, running_mean 0, running_var 1).",
+    ]
+    lines.append("  then every conv<k>.weight (plain nn.Conv2d, not WS) *= %r (moderate firing rates; for BN nets"
+                 % CONV_W_GAIN[run])
+    lines.append("  this makes the pre-BN activations roughly unit-variance so that the eval pass still fires).")
+    draws = []
+    for pre, (lo, width) in WS_GAIN_RANGE.get(run, {}).items():
+        draws.append("%s<k>.gain = %r + %r * rand(gain.shape)" % (pre, lo, width))
+    if run in BN_RANGE:
+        (wlo, wwid), (blo, bwid) = BN_RANGE[run]
+        draws.append("bn<k>.weight = %r + %r * rand([C]) then bn<k>.bias = %r + %r * rand([C])"
+                     % (wlo, wwid, blo, bwid))
+    if draws:
+        lines.append("  then torch.Generator(%d) draws, module by module in network order:" % (INIT_SEED[run] + 1000))
+        for d in draws:
+            lines.append("    " + d)
+    lines.append("  BN running stats keep 0 / 1 (written as init/bn<k>.running_mean / running_var).")
     return lines
 
 
@@ -581,6 +587,11 @@ def gen_conv():
             worst = max(all_rec["%s/b%d/grad/%s" % (run, b, n)].abs().max().item()
                         for b in range(BATCHES) for n in noisy)
             w.comment("largest |grad| of the BN-cancelled conv biases (%s): %.3g" % (", ".join(noisy), worst))
+            gains = [n for n in init if n.endswith(".gain")]
+            if gains:
+                worst = max(all_rec["%s/b%d/grad/%s" % (run, b, n)].abs().max().item()
+                            for b in range(BATCHES) for n in gains)
+                w.comment("largest |grad| of the BN-cancelled WS gains (%s): %.3g" % (", ".join(gains), worst))
         for name, t in init.items():
             w.tensor("%s/init/%s" % (run, name), flat_gain(name, t))
         for b in range(BATCHES):
