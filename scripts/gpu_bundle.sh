@@ -12,19 +12,21 @@ build="${BUILD_DIR:-build-gpu}"
 bundle=gpu-bundle
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSPIKEFUSE_CUDA=ON -DSPIKEFUSE_STATIC_BLAS=ON \
   -DSPIKEFUSE_BUILD_TESTS=ON -DSPIKEFUSE_BUILD_BENCH=ON > /dev/null
-targets=(test_cuda_neuron test_cuda_model cuda_neuron_bandwidth cuda_train_step fashion_mnist_mlp)
+targets=(test_cuda_neuron test_cuda_model cuda_neuron_bandwidth cuda_train_step cuda_conv_train_step fashion_mnist_mlp
+         fashion_mnist_csnn)
 cmake --build "$build" -j "${JOBS:-$(nproc)}" --target "${targets[@]}"
 rm -rf "$bundle"
 mkdir -p "$bundle/bin" "$bundle/lib" "$bundle/data"
 cp "$build/tests/cuda/test_cuda_neuron" "$build/tests/cuda/test_cuda_model" "$build/bench/cuda_neuron_bandwidth" \
-   "$build/bench/cuda_train_step" "$build/examples/fashion_mnist_mlp" "$bundle/bin/"
+   "$build/bench/cuda_train_step" "$build/bench/cuda_conv_train_step" "$build/examples/fashion_mnist_mlp" \
+   "$build/examples/fashion_mnist_csnn" "$bundle/bin/"
 strip "$bundle"/bin/*
 gomp="$(g++ -print-file-name=libgomp.so.1)"
 [[ -f "$gomp" ]] && cp -L "$gomp" "$bundle/lib/"
 cp /usr/share/datasets/fashion-mnist/*.gz "$bundle/data/" 2>/dev/null || echo "no Fashion-MNIST files: the GPU training run will be skipped"
 git rev-parse HEAD > "$bundle/COMMIT"
 git diff --quiet HEAD -- include tests bench examples || echo "(built with uncommitted changes)" >> "$bundle/COMMIT"
-# Statically linked OpenBLAS carries every CPU's kernels (~25 MB per binary): xz brings the five
+# Statically linked OpenBLAS carries every CPU's kernels (~25 MB per binary): xz brings the seven
 # binaries under 10 MB, so the bundle fits the device tool's 64 MiB. gpu_checks.sh unpacks it.
 tar -C "$bundle" -cJf "$bundle/binaries.tar.xz" bin lib
 rm -rf "$bundle/bin" "$bundle/lib"

@@ -10,7 +10,9 @@
 #   3. compute-sanitizer  memcheck and racecheck on both tests (the model test in its --quick mode)
 #   4. cuda_neuron_bandwidth   fused LIF kernels vs device copy vs unfused, 64K..64M neurons
 #   5. cuda_train_step    Fashion-MNIST MLP step time with/without graphs, T = 4/16/64, memory, launches
-#   6. fashion_mnist_mlp  one epoch of the default network on the GPU (when the bundle has the data)
+#   6. cuda_conv_train_step   OTTT VGG-11-WS (batch 128, T = 2/6/12) and SLTT ResNet-18 (T = 6), fp32 and tf32
+#   7. fashion_mnist_mlp  one epoch of the default network on the GPU (when the bundle has the data)
+#   8. fashion_mnist_csnn the convolutional network on 10,000 training images on the GPU
 # Without gpu-bundle/ it tries to build with CMake here (needs Boost and OpenBLAS, which the GPU
 # machine lacks), so build the bundle first.
 set -uo pipefail
@@ -43,8 +45,9 @@ else
   build="${BUILD_DIR:-build-gpu}"
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSPIKEFUSE_CUDA=ON > "$out/configure.log" 2>&1 &&
     cmake --build "$build" -j "$(nproc)" --target test_cuda_neuron test_cuda_model cuda_neuron_bandwidth cuda_train_step \
-      fashion_mnist_mlp >> "$out/configure.log" 2>&1 || { echo "build failed: see $out/configure.log"; tail -20 "$out/configure.log"; exit 1; }
-  mkdir -p "$build/all" && cp "$build"/tests/cuda/test_cuda_* "$build"/bench/cuda_* "$build"/examples/fashion_mnist_mlp "$build/all/"
+      cuda_conv_train_step fashion_mnist_mlp fashion_mnist_csnn >> "$out/configure.log" 2>&1 || { echo "build failed: see $out/configure.log"; tail -20 "$out/configure.log"; exit 1; }
+  mkdir -p "$build/all" && cp "$build"/tests/cuda/test_cuda_* "$build"/bench/cuda_* "$build"/examples/fashion_mnist_mlp "$build"/examples/fashion_mnist_csnn \
+    "$build/all/"
   bin="$build/all"
   commit="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
 fi
@@ -78,18 +81,21 @@ sanitize() {  # sanitize TOOL NAME TIMEOUT COMMAND...
   step "sanitizer_${tool}_${name}" "$limit" compute-sanitizer --tool "$tool" --error-exitcode 9 "$@"
 }
 
-step test_cuda_neuron 40 "$bin/test_cuda_neuron"
-step test_cuda_model 100 "$bin/test_cuda_model"
+step test_cuda_neuron 35 "$bin/test_cuda_neuron"
+step test_cuda_model 110 "$bin/test_cuda_model"
 # Time limits add up to under 9.5 minutes, so one device call of 600 s always returns the summary.
-sanitize memcheck neuron 35 "$bin/test_cuda_neuron"
-sanitize racecheck neuron 35 "$bin/test_cuda_neuron"
-sanitize memcheck model 70 "$bin/test_cuda_model" --quick
-sanitize racecheck model 70 "$bin/test_cuda_model" --quick
-step bench_neuron_bandwidth 80 "$bin/cuda_neuron_bandwidth" "$out/neuron_bandwidth.json"
-step bench_train_step 80 "$bin/cuda_train_step" "$out/train_step.json"
+sanitize memcheck neuron 30 "$bin/test_cuda_neuron"
+sanitize racecheck neuron 30 "$bin/test_cuda_neuron"
+sanitize memcheck model 60 "$bin/test_cuda_model" --quick
+sanitize racecheck model 60 "$bin/test_cuda_model" --quick
+step bench_neuron_bandwidth 60 "$bin/cuda_neuron_bandwidth" "$out/neuron_bandwidth.json"
+step bench_train_step 60 "$bin/cuda_train_step" "$out/train_step.json"
+step bench_conv_train_step 60 "$bin/cuda_conv_train_step" "$out/conv_train_step.json"
 if compgen -G "$bundle/data/*.gz" > /dev/null; then
-  step train_fashion_mnist_1_epoch 50 "$bin/fashion_mnist_mlp" --device cuda --epochs 1 --data-dir "$bundle/data" \
+  step train_fashion_mnist_1_epoch 35 "$bin/fashion_mnist_mlp" --device cuda --epochs 1 --data-dir "$bundle/data" \
     --out-dir /tmp/sf_gpu_run --quiet
+  step train_fashion_mnist_csnn_10k 25 "$bin/fashion_mnist_csnn" --device cuda --epochs 1 --limit-train 10000 \
+    --data-dir "$bundle/data" --out-dir /tmp/sf_gpu_csnn --quiet
 fi
 echo >> "$summary"
 echo "overall: $([[ $status -eq 0 ]] && echo PASS || echo FAIL)" >> "$summary"
