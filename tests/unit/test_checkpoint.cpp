@@ -4,7 +4,6 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
-#include <stdlib.h>  // mkdtemp
 
 #include <cmath>
 #include <cstdint>
@@ -20,6 +19,7 @@
 
 #include "spikefuse/io/checkpoint.hpp"
 #include "spikefuse/io/metrics.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 namespace io = spikefuse::io;
@@ -28,21 +28,8 @@ namespace {
 
 using bytes = std::vector<char>;
 
-/// A fresh directory per test case, removed with everything in it afterwards.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "spikefuse_test_checkpoint_XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + tmpl);
-    path = tmpl;
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
+struct temp_dir : spikefuse::test::temp_dir {
+  temp_dir() : spikefuse::test::temp_dir("checkpoint") {}
 };
 
 bytes read_bytes(const std::string& path) {

@@ -3,7 +3,6 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
-#include <stdlib.h>  // mkdtemp
 
 #include <algorithm>
 #include <array>
@@ -23,6 +22,7 @@
 
 #include "spikefuse/data/cifar10.hpp"
 #include "spikefuse/data/encoding.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 namespace sd = spikefuse::data;
@@ -49,26 +49,8 @@ bytes record(std::uint8_t label, int seq) {
   return b;
 }
 
-/// A fresh directory under the system temp dir, removed at the end of the test.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "spikefuse_test_cifar10_XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-
-  std::string write(const fs::path& p, const bytes& b) const {
-    std::ofstream o(p, std::ios::binary);
-    o.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-    if (!o) throw std::runtime_error("cannot write " + p.string());
-    return p.string();
-  }
+struct temp_dir : spikefuse::test::temp_dir {
+  temp_dir() : spikefuse::test::temp_dir("cifar10") {}
 };
 
 // Records per file in the fake set: data_batch_1..5, then test_batch.

@@ -3,7 +3,6 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
-#include <stdlib.h>  // mkdtemp
 #include <zlib.h>
 
 #include <algorithm>
@@ -25,6 +24,7 @@
 #include "spikefuse/data/batcher.hpp"
 #include "spikefuse/data/encoding.hpp"
 #include "spikefuse/data/idx.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 namespace sd = spikefuse::data;
@@ -63,27 +63,11 @@ bytes idx_labels(const bytes& labels, std::uint32_t magic = 0x00000801u) {
 const bytes tiny_pixels = {0, 1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 60, 255, 254, 128, 127, 7, 0};
 const bytes tiny_labels = {3, 0, 9};
 
-/// A fresh directory under the system temp dir, removed at the end of the test.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "spikefuse_test_data_XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
+/// A test's temp directory, with writers for plain and gzipped IDX files.
+struct temp_dir : spikefuse::test::temp_dir {
+  temp_dir() : spikefuse::test::temp_dir("data") {}
 
-  std::string write_plain(const std::string& name, const bytes& b) const {
-    const std::string p = file(name);
-    std::ofstream o(p, std::ios::binary);
-    o.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-    if (!o) throw std::runtime_error("cannot write " + p);
-    return p;
-  }
+  std::string write_plain(const std::string& name, const bytes& b) const { return write(file(name), b); }
   std::string write_gz(const std::string& name, const bytes& b) const {
     const std::string p = file(name);
     gzFile g = gzopen(p.c_str(), "wb");

@@ -42,15 +42,7 @@ struct conv2d_spec {
                                  fan_out, weight_rule(Opts.init)};
     constexpr tensor_spec bias{"bias", OutChannels, OutChannels, 1, fan_in, fan_out, bias_rule(Opts.init)};
     constexpr tensor_spec gain{"gain", OutChannels, OutChannels, 1, fan_in, fan_out, init_rule::ones};
-    if constexpr (Standardized && Opts.bias) {
-      return std::array{weight, bias, gain};
-    } else if constexpr (Standardized) {
-      return std::array{weight, gain};
-    } else if constexpr (Opts.bias) {
-      return std::array{weight, bias};
-    } else {
-      return std::array{weight};
-    }
+    return weight_bias_gain<Opts.bias, Standardized>(weight, bias, gain);
   }
 
   template <class In>

@@ -35,15 +35,7 @@ struct linear_spec {
                                  weight_rule(Opts.init)};
     constexpr tensor_spec bias{"bias", OutFeatures, OutFeatures, 1, in, OutFeatures, bias_rule(Opts.init)};
     constexpr tensor_spec gain{"gain", OutFeatures, OutFeatures, 1, in, OutFeatures, init_rule::ones};
-    if constexpr (Standardized && Opts.bias) {
-      return std::array{weight, bias, gain};
-    } else if constexpr (Standardized) {
-      return std::array{weight, gain};
-    } else if constexpr (Opts.bias) {
-      return std::array{weight, bias};
-    } else {
-      return std::array{weight};
-    }
+    return weight_bias_gain<Opts.bias, Standardized>(weight, bias, gain);
   }
   template <class In>
   static constexpr long long parameter_count() {

@@ -1,6 +1,8 @@
 // tensor_spec: one tensor a layer owns (trainable, or a running statistic), its shape and its initial value rule.
 #pragma once
 
+#include <array>
+
 namespace spikefuse {
 
 /// How a tensor's initial values are drawn. `uniform_fan_in` is PyTorch's default for nn.Linear and
@@ -27,6 +29,20 @@ constexpr init_rule weight_rule(weight_init w) {
 }
 constexpr init_rule bias_rule(weight_init w) {
   return w == weight_init::pytorch ? init_rule::uniform_fan_in : init_rule::zeros;
+}
+
+/// The tensors of a Linear or a convolution: the weight, then the bias and the WS gain when it has them.
+template <bool Bias, bool Standardized>
+constexpr auto weight_bias_gain(tensor_spec weight, tensor_spec bias, tensor_spec gain) {
+  if constexpr (Standardized && Bias) {
+    return std::array{weight, bias, gain};
+  } else if constexpr (Standardized) {
+    return std::array{weight, gain};
+  } else if constexpr (Bias) {
+    return std::array{weight, bias};
+  } else {
+    return std::array{weight};
+  }
 }
 
 /// A layer with trainable tensors declares `parametric = true`, a name prefix for its tensors and

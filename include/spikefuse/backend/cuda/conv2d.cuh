@@ -59,6 +59,21 @@ struct col2im_op {
   }
 };
 
+/// Element i of a chunk's NCHW slice [count × Cₒ × HₒWₒ] and its place in the GEMM layout [Cₒ × count·HₒWₒ].
+struct chunk_position {
+  int channel;
+  long long column;      // o·ld + s·HₒWₒ + p
+  long long per_sample;  // Cₒ·HₒWₒ
+  __device__ static chunk_position of(long long i, int out_c, int pixels, long long ld) {
+    const long long per_sample = static_cast<long long>(out_c) * pixels;
+    const long long s = i / per_sample;
+    const int o = static_cast<int>((i % per_sample) / pixels);
+    return {o, o * ld + s * pixels + i % pixels, per_sample};
+  }
+  /// Offset of the chunk's first sample in the whole batch.
+  __device__ long long first_sample_offset(int first) const { return static_cast<long long>(first) * per_sample; }
+};
+
 /// out[(first+s), o, p] = product[o·ld + s·HₒWₒ + p] (+ bias[o]): the GEMM's [Cₒ × count·HₒWₒ] back to NCHW.
 struct scatter_bias_op {
   const float* product;
@@ -67,12 +82,9 @@ struct scatter_bias_op {
   int out_c, pixels, first;
   long long ld;
   __device__ void operator()(long long i) const {
-    const long long per_sample = static_cast<long long>(out_c) * pixels;
-    const int s = static_cast<int>(i / per_sample);
-    const int o = static_cast<int>((i % per_sample) / pixels);
-    const int p = static_cast<int>(i % pixels);
-    const float v = product[o * ld + static_cast<long long>(s) * pixels + p];
-    out[static_cast<long long>(first) * per_sample + i] = bias ? v + bias[o] : v;
+    const chunk_position at = chunk_position::of(i, out_c, pixels, ld);
+    const float v = product[at.column];
+    out[at.first_sample_offset(first) + i] = bias ? v + bias[at.channel] : v;
   }
 };
 
@@ -83,11 +95,8 @@ struct gather_op {
   int out_c, pixels, first;
   long long ld;
   __device__ void operator()(long long i) const {
-    const long long per_sample = static_cast<long long>(out_c) * pixels;
-    const int s = static_cast<int>(i / per_sample);
-    const int o = static_cast<int>((i % per_sample) / pixels);
-    const int p = static_cast<int>(i % pixels);
-    gathered[o * ld + static_cast<long long>(s) * pixels + p] = grad_out[static_cast<long long>(first) * per_sample + i];
+    const chunk_position at = chunk_position::of(i, out_c, pixels, ld);
+    gathered[at.column] = grad_out[at.first_sample_offset(first) + i];
   }
 };
 
