@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "spikefuse/models/fashion_mnist_csnn.hpp"
 #include "spikefuse/models/ottt_vgg11_ws.hpp"
 #include "spikefuse/models/sltt_resnet18.hpp"
 #include "spikefuse/spikefuse.hpp"
@@ -16,11 +17,7 @@ namespace sf = spikefuse;
 
 namespace {
 
-inline constexpr sf::conv_opts same_3x3{.padding = 1, .bias = false};
-// The network of examples/fashion_mnist_csnn.cpp.
-using CSNN = sf::Network<sf::Input<1, 28, 28>, sf::Conv2d<32, 3, same_3x3>, sf::BatchNorm2d<>, sf::OTTTLIF<>, sf::AvgPool2d<2>,
-                         sf::Conv2d<64, 3, same_3x3>, sf::BatchNorm2d<>, sf::OTTTLIF<>, sf::AvgPool2d<2>, sf::Flatten,
-                         sf::Linear<256>, sf::OTTTLIF<>, sf::Linear<10>>;
+using CSNN = sf::models::fashion_mnist_csnn<sf::OTTTLIF<>>;  // examples/fashion_mnist_csnn.cpp
 
 double peak_rss_bytes() {
   rusage usage{};

@@ -2,28 +2,19 @@
 //
 //   fashion_mnist_csnn [--epochs N] [--method ottt_a|ottt_o|sltt|sltt_k] [--T T] ...
 //
-// Two [Conv 3×3 → BatchNorm → LIF → AvgPool 2] stages and a spiking hidden Linear layer. Under OTTT
-// the pooling acts on spikes and traces alike, and each convolution after a neuron takes its weight
-// gradient from the pooled trace; BatchNorm follows a convolution (a current), never a neuron.
+// The network is models::fashion_mnist_csnn: two [Conv 3×3 → BatchNorm → LIF → AvgPool 2] stages
+// and a spiking hidden Linear layer, with OTTT or SLTT neurons as --method says.
 #include <spikefuse/spikefuse.hpp>
 #include <spikefuse/io/openmp_env.hpp>
 #include <spikefuse/io/training_cli.hpp>
+#include <spikefuse/models/fashion_mnist_csnn.hpp>
 
 #include <utility>
 
 namespace sf = spikefuse;
 
-inline constexpr sf::conv_opts same_3x3{.padding = 1, .bias = false};
-
-template <class Neuron>
-using CSNN = sf::Network<sf::Input<1, 28, 28>,
-                         sf::Conv2d<32, 3, same_3x3>, sf::BatchNorm2d<>, Neuron, sf::AvgPool2d<2>,   // 32×14×14
-                         sf::Conv2d<64, 3, same_3x3>, sf::BatchNorm2d<>, Neuron, sf::AvgPool2d<2>,   // 64×7×7
-                         sf::Flatten, sf::Linear<256>, Neuron,
-                         sf::Linear<10>>;
-
-using OTTTNet = CSNN<sf::OTTTLIF<>>;  // SpikingJelly OTTTLIFNode defaults: tau 2, soft reset, sigmoid(4)
-using SLTTNet = CSNN<sf::SLTTLIF<>>;  // SpikingJelly SLTTLIFNode defaults: tau 2, decay_input, hard reset to 0
+using OTTTNet = sf::models::fashion_mnist_csnn<sf::OTTTLIF<>>;  // SpikingJelly OTTTLIFNode defaults: tau 2, soft reset, sigmoid(4)
+using SLTTNet = sf::models::fashion_mnist_csnn<sf::SLTTLIF<>>;  // SpikingJelly SLTTLIFNode defaults: tau 2, decay_input, hard reset to 0
 
 int main(int argc, char** argv) {
   sf::io::ensure_passive_openmp_wait(argv);

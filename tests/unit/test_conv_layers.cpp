@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "spikefuse/models/fashion_mnist_csnn.hpp"
 #include "spikefuse/models/ottt_vgg11_ws.hpp"
 #include "spikefuse/models/sltt_resnet18.hpp"
 #include "spikefuse/models/sltt_vgg11_bn.hpp"
@@ -22,6 +23,8 @@ static_assert(sf::models::ottt_vgg11_ws<>::parameter_count() == 9'228'362);   //
 static_assert(sf::models::ottt_vgg11_ws<100>::parameter_count() == 9'274'532);
 static_assert(sf::models::sltt_preact_resnet18<>::parameter_count() == 11'176'906);  // torch count of spec §F.3
 static_assert(sf::models::sltt_vgg11_bn<>::parameter_count() == 9'476'298);          // torch count of spec §F.4
+static_assert(sf::models::fashion_mnist_csnn<sf::OTTTLIF<>>::parameter_count() ==
+              32 * 9 + 64 + 64 * 32 * 9 + 128 + 3136 * 256 + 256 + 256 * 10 + 10);  // 824,554
 
 // ---- graph of a residual block ------------------------------------------------------------------
 using Block = sf::Network<sf::Input<2, 6, 6>, sf::Conv2d<4, 3, sf::conv_opts{.padding = 1}>, sf::SLTTLIF<>,
