@@ -12,6 +12,7 @@
 #include <array>
 #include <cstddef>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "spikefuse/dsl/check.hpp"
@@ -28,6 +29,7 @@ struct node_table<Nodes, std::index_sequence<I...>> {
   static constexpr std::array<int, sizeof...(I)> second_sources{std::tuple_element_t<I, Nodes>::second_source...};
   static constexpr std::array<bool, sizeof...(I)> parametric{parametric_layer<typename std::tuple_element_t<I, Nodes>::layer>...};
   static constexpr std::array<bool, sizeof...(I)> traced{keeps_trace<typename std::tuple_element_t<I, Nodes>::layer>...};
+  static constexpr std::array<bool, sizeof...(I)> aliasing{std::is_same_v<typename std::tuple_element_t<I, Nodes>::layer, Flatten>...};
   static constexpr bool any_linear = (is_linear<typename std::tuple_element_t<I, Nodes>::layer> || ...);
 };
 }  // namespace dsl
@@ -118,6 +120,19 @@ struct Network {
     }
     return n;
   }();
+
+  // Two shapes of graph the backends do not support: an aliasing node (Flatten) shares its source's
+  // gradient buffer, so that source may have no other reader; and a residual add must read two nodes.
+  static_assert([] {
+    for (std::size_t i = 1; i <= depth; ++i)
+      if (dsl::node_table<nodes>::aliasing[i] && consumers[static_cast<std::size_t>(sources[i])] != 1) return false;
+    return true;
+  }(), "spikefuse: Flatten must be the only reader of its input; here the input also feeds a Residual branch (put Flatten after the block)");
+  static_assert([] {
+    for (std::size_t i = 1; i <= depth; ++i)
+      if (second_sources[i] >= 0 && second_sources[i] == sources[i]) return false;
+    return true;
+  }(), "spikefuse: a Residual block's Body is empty (only empty Sequences): it would add its input to itself");
 
   /// True when node I's gradient into `source` must be ADDED: a later node also reads that output,
   /// and the backward pass (last node first) has already written its share.

@@ -6,24 +6,12 @@
 #pragma once
 
 #include "spikefuse/backend/cuda/layer_impl.cuh"
+#include "spikefuse/backend/cuda/reduce.cuh"
 #include "spikefuse/layer/batch_norm.hpp"
 
 namespace spikefuse::cuda {
 
-inline constexpr int batch_norm_threads = 256;
-
-/// Sum of `value` over the block, returned to every thread.
-__device__ inline double block_sum(double value, double* shared) {
-  shared[threadIdx.x] = value;
-  __syncthreads();
-  for (int half = batch_norm_threads / 2; half > 0; half /= 2) {
-    if (static_cast<int>(threadIdx.x) < half) shared[threadIdx.x] += shared[threadIdx.x + half];
-    __syncthreads();
-  }
-  const double total = shared[0];
-  __syncthreads();
-  return total;
-}
+inline constexpr int batch_norm_threads = reduce_threads;  // one block per channel
 
 /// Element j of channel c (j < batch·plane) in an NCHW tensor.
 __device__ inline long long channel_element(long long j, int c, int channels, long long plane) {

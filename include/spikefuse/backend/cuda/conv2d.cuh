@@ -3,10 +3,11 @@
 // The same lowering, chunking and GEMMs as the CPU backend (backend/cpu/conv2d.hpp), so both give
 // the same numbers up to the GEMMs' summation order. col2im gathers instead of scattering: each
 // input pixel sums the columns that read it, so no atomics and a fixed order. The standardised
-// weight Ŵ is recomputed before every forward (one thread per output row, the shared ws:: math).
+// weight Ŵ is recomputed before every forward (one block per output row, the shared ws:: math).
 #pragma once
 
 #include "spikefuse/backend/cuda/layer_impl.cuh"
+#include "spikefuse/backend/cuda/reduce.cuh"
 #include "spikefuse/backend/cuda/weight_standardization.cuh"
 #include "spikefuse/layer/conv2d.hpp"
 #include "spikefuse/layer/conv_geometry.hpp"
@@ -100,21 +101,18 @@ struct gather_op {
   }
 };
 
-/// grad_bias[o] += Σ_{b,p} grad_out[b, o, p]: one thread per channel, summed in double in the CPU's order.
-struct channel_sum_op {
-  const float* grad_out;
-  float* grad_bias;
-  int batch, channels;
-  long long pixels;
-  __device__ void operator()(long long o) const {
-    double sum = 0.0;
-    for (int b = 0; b < batch; ++b) {
-      const float* g = grad_out + (static_cast<long long>(b) * channels + o) * pixels;
-      for (long long p = 0; p < pixels; ++p) sum += g[p];
-    }
-    grad_bias[o] += static_cast<float>(sum);
-  }
-};
+/// grad_bias[o] += Σ_{b,p} grad_out[b, o, p]: one block per channel, summed in double in a fixed order.
+__global__ void __launch_bounds__(reduce_threads)
+    channel_sum_kernel(const float* grad_out, float* grad_bias, int batch, int channels, long long pixels) {
+  __shared__ double shared[reduce_threads];
+  const int o = blockIdx.x;
+  const long long count = batch * pixels;
+  double sum = 0.0;
+  for (long long j = threadIdx.x; j < count; j += reduce_threads)
+    sum += grad_out[((j / pixels) * channels + o) * pixels + j % pixels];
+  sum = block_sum(sum, shared);
+  if (threadIdx.x == 0) grad_bias[o] += static_cast<float>(sum);
+}
 
 inline void conv2d_forward(const context& ctx, const conv_geometry& g, int batch, const float* in, const float* weight,
                            const float* bias, float* out, float* scratch) {
@@ -152,7 +150,10 @@ inline void conv2d_backward(const context& ctx, const conv_geometry& g, int batc
       launch_elementwise(ctx, static_cast<long long>(count) * g.in_c * g.in_pixels(), col2im_op{g, col, grad_in, first, ld});
     }
   }
-  if (grad_bias) launch_elementwise(ctx, g.out_c, channel_sum_op{grad_out, grad_bias, batch, g.out_c, pixels});
+  if (grad_bias) {
+    channel_sum_kernel<<<g.out_c, reduce_threads, 0, ctx.stream>>>(grad_out, grad_bias, batch, g.out_c, pixels);
+    ctx.kernel_launched();
+  }
 }
 
 template <class Conv>
@@ -162,7 +163,7 @@ struct conv2d_layer_impl : stateless_layer {
     constexpr conv_geometry g = conv_geometry_of<Conv, In, Out>();
     const float* weight = b.weight;
     if constexpr (Conv::standardized) {
-      launch_elementwise(ctx, g.out_c, standardize_op{b.weight, b.gain, b.weight_hat, g.column_rows()});
+      standardize(ctx, g.out_c, g.column_rows(), b.weight, b.gain, b.weight_hat);
       weight = b.weight_hat;
     }
     conv2d_forward(ctx, g, batch, in.out, weight, b.bias, b.out, b.scratch);
@@ -178,8 +179,7 @@ struct conv2d_layer_impl : stateless_layer {
       float* grad_weight_hat = b.weight_hat + n;
       ctx.zero(grad_weight_hat, n);
       conv2d_backward(ctx, g, batch, kept, b.grad_out, b.weight_hat, grad_weight_hat, b.grad_bias, grad_in, b.scratch);
-      launch_elementwise(ctx, g.out_c,
-                         standardize_backward_op{b.weight, b.gain, grad_weight_hat, b.grad_weight, b.grad_gain, g.column_rows()});
+      standardize_backward(ctx, g.out_c, g.column_rows(), b.weight, b.gain, grad_weight_hat, b.grad_weight, b.grad_gain);
     } else {
       conv2d_backward(ctx, g, batch, kept, b.grad_out, b.weight, b.grad_weight, b.grad_bias, grad_in, b.scratch);
     }

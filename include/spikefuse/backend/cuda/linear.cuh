@@ -40,7 +40,7 @@ struct linear_layer_impl : stateless_layer {
     constexpr int in_features = static_cast<int>(In::size);
     const float* weight = b.weight;
     if constexpr (L::standardized) {
-      launch_elementwise(ctx, out_features, standardize_op{b.weight, b.gain, b.weight_hat, in_features});
+      standardize(ctx, out_features, in_features, b.weight, b.gain, b.weight_hat);
       weight = b.weight_hat;
     }
     ctx.gemm(false, true, batch, out_features, in_features, 1.f, in.out, in_features, weight, in_features, 0.f, b.out,
@@ -66,8 +66,7 @@ struct linear_layer_impl : stateless_layer {
       ctx.gemm(false, false, batch, in_features, out_features, 1.f, b.grad_out, out_features, weight, in_features, 0.f,
                in.grad_out, in_features);
     if constexpr (L::standardized)
-      launch_elementwise(ctx, out_features,
-                         standardize_backward_op{b.weight, b.gain, grad_weight, b.grad_weight, b.grad_gain, in_features});
+      standardize_backward(ctx, out_features, in_features, b.weight, b.gain, grad_weight, b.grad_weight, b.grad_gain);
   }
 };
 

@@ -1,7 +1,10 @@
-// CUDA backend model: per time step, forward layer 1..n, the head (loss), backward n..1, as a few fused kernels captured in one CUDA graph.
+// CUDA backend model: per time step, forward node 1..n, the head (loss), backward n..1, as a few fused kernels captured in one CUDA graph.
 //
-// The layer loop is a fold over the network's plain template pack calling cuda::layer_impl<L> (one
-// specialisation per layer, next to its kernels); Boost.Hana stays in the DSL. Per step and layer:
+// The node loop is a fold over the network's plain template pack calling cuda::layer_impl<L> (one
+// specialisation per layer, next to its kernels) on the buffers of the node it reads; a residual add
+// is one kernel, and a second gradient share into a fork is added by another, as on the CPU
+// (backend/cpu/model.hpp). Boost.Hana stays in the DSL. Per step and layer (convolutional layers:
+// conv2d.cuh, pooling.cuh, batch_norm.cuh):
 // a Linear is 1 GEMM forward and 2 backward (β = 1 for dW, accumulated in place); a neuron is 1 fused
 // kernel each way, which also adds the bias of the Linear feeding it and reduces that bias's
 // gradient; the head is 1 kernel (bias, Σ_t logits, loss, ∂loss, head bias gradient). All buffers
