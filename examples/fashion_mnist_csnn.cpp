@@ -19,7 +19,7 @@ using SLTTNet = sf::models::fashion_mnist_csnn<sf::SLTTLIF<>>;  // SpikingJelly 
 int main(int argc, char** argv) {
   sf::io::ensure_passive_openmp_wait(argv);
   sf::io::training_cli cli;
-  cli.opt.epochs = 12;
+  cli.opt.epochs = 10;
   cli.opt.batch_size = 64;
   cli.opt.time_steps = 4;
   cli.opt.lr = 1e-3f;
