@@ -22,6 +22,10 @@ namespace spikefuse::cuda {
 struct device_buffers : layer_buffers {
   float* bias_partials = nullptr;     // per-block partial sums of db
   unsigned* bias_arrivals = nullptr;  // ... and the arrival counters of its reduction
+  // A neuron whose kernels also do the Scale after it: that Scale node's output, output trace and ∂out.
+  float* fused_out = nullptr;
+  float* fused_out_trace = nullptr;
+  float* fused_grad_out = nullptr;
 };
 
 /// Work moved into a neighbour's kernel, fixed at compile time from the declaration:
@@ -29,10 +33,17 @@ struct device_buffers : layer_buffers {
 ///                    reduces its gradient in its backward kernel;
 ///   bias_by_consumer a Linear with bias whose next kernel (a neuron, or the loss at the head) does
 ///                    both, so its own GEMM runs with β = 0 and it launches nothing for the bias.
-template <bool BiasFromInput, bool BiasByConsumer>
+///   scale_follows    a neuron whose only reader is a Scale<c> (c = scale_factor): its kernels write
+///                    c·s and c·â into the Scale's buffers and scale the Scale's ∂out by c;
+///   done_by_producer a Scale whose neuron does its work: it launches nothing.
+template <bool BiasFromInput, bool BiasByConsumer, bool ScaleFollows = false, float ScaleFactor = 1.f,
+          bool DoneByProducer = false>
 struct fusion {
   static constexpr bool bias_from_input = BiasFromInput;
   static constexpr bool bias_by_consumer = BiasByConsumer;
+  static constexpr bool scale_follows = ScaleFollows;
+  static constexpr float scale_factor = ScaleFactor;
+  static constexpr bool done_by_producer = DoneByProducer;
 };
 
 template <class>

@@ -6,7 +6,8 @@
 //
 // Kernels per neuron layer per step: 1 forward, 1 backward. When a Linear with bias feeds the neuron,
 // the forward kernel adds the bias (the GEMM before it runs with β = 0) and the backward kernel
-// reduces the bias gradient, deterministically (fixed summation order, no float atomics).
+// reduces the bias gradient, deterministically (fixed summation order, no float atomics). When a
+// Scale<c> directly follows the neuron, the same two kernels do its work too (fused_scale).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -31,10 +32,11 @@ __device__ __forceinline__ float lif_forward_one(long long i, float x, const flo
 
 /// Four consecutive elements per thread with 16-byte loads and stores; every buffer is 256-byte
 /// aligned (device_arena), so only the last thread may take the scalar tail.
-template <class Neuron, long long Features, bool KeepTrace, bool KeepPsi, bool AddBias>
+template <class Neuron, long long Features, bool KeepTrace, bool KeepPsi, bool AddBias, bool Scaled>
 __global__ void __launch_bounds__(threads_per_block)
     lif_forward_kernel(long long n, const float* __restrict__ x, const float* __restrict__ bias, float* __restrict__ v,
-                       float* __restrict__ trace, float* __restrict__ spike, float* __restrict__ psi) {
+                       float* __restrict__ trace, float* __restrict__ spike, float* __restrict__ psi, float scale,
+                       float* __restrict__ scaled_spike, float* __restrict__ scaled_trace) {
   const long long first = lif_elements_per_thread * (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x);
   if (first >= n) return;
   if (first + lif_elements_per_thread <= n) {
@@ -52,16 +54,26 @@ __global__ void __launch_bounds__(threads_per_block)
     *reinterpret_cast<float4*>(v + first) = v4;
     if constexpr (KeepTrace) *reinterpret_cast<float4*>(trace + first) = t4;
     if constexpr (KeepPsi) *reinterpret_cast<float4*>(psi + first) = p4;
+    if constexpr (Scaled) {
+      *reinterpret_cast<float4*>(scaled_spike + first) = float4{s4.x * scale, s4.y * scale, s4.z * scale, s4.w * scale};
+      if constexpr (KeepTrace)
+        *reinterpret_cast<float4*>(scaled_trace + first) = float4{t4.x * scale, t4.y * scale, t4.z * scale, t4.w * scale};
+    }
     return;
   }
   for (long long i = first; i < n; ++i) {
     float t = KeepTrace ? trace[i] : 0.f;
     float p = 0.f;
     float vi = v[i];
-    spike[i] = lif_forward_one<Neuron, Features, KeepTrace, KeepPsi, AddBias>(i, x[i], bias, vi, t, p);
+    const float s_i = lif_forward_one<Neuron, Features, KeepTrace, KeepPsi, AddBias>(i, x[i], bias, vi, t, p);
+    spike[i] = s_i;
     v[i] = vi;
     if constexpr (KeepTrace) trace[i] = t;
     if constexpr (KeepPsi) psi[i] = p;
+    if constexpr (Scaled) {
+      scaled_spike[i] = s_i * scale;
+      if constexpr (KeepTrace) scaled_trace[i] = t * scale;
+    }
   }
 }
 
@@ -70,21 +82,30 @@ inline unsigned lif_blocks(long long n) {
   return blocks_for(threads);
 }
 
+/// A Scale<c> that directly follows the neuron, computed by the neuron's kernels: forward writes c·s
+/// and (OTTT training) c·â into the Scale's buffers, backward reads the Scale's ∂out and multiplies
+/// by c first: the Scale layer's own arithmetic, without its kernels.
+struct fused_scale {
+  float factor = 1.f;
+  float* out = nullptr;
+  float* out_trace = nullptr;
+};
+
 /// One forward step of `n` = batch × Features neurons. The trace advances in training phases of an
 /// OTTT neuron; ψ is kept only when a backward follows; `bias` (per feature) is added to x when given.
-template <class Neuron, long long Features>
+template <class Neuron, long long Features, bool Scaled = false>
 void lif_forward(const context& ctx, phase ph, long long n, const float* x, const float* bias, float* v, float* trace,
-                 float* spike, float* psi) {
+                 float* spike, float* psi, fused_scale scale = {}) {
   if (n <= 0) return;
   const bool keep_trace = Neuron::keeps_trace && is_training(ph);
   const bool keep_psi = ph == phase::train;
   const auto launch = [&]<bool KeepTrace, bool KeepPsi>() {
     if (bias) {
-      lif_forward_kernel<Neuron, Features, KeepTrace, KeepPsi, true>
-          <<<lif_blocks(n), threads_per_block, 0, ctx.stream>>>(n, x, bias, v, trace, spike, psi);
+      lif_forward_kernel<Neuron, Features, KeepTrace, KeepPsi, true, Scaled><<<lif_blocks(n), threads_per_block, 0, ctx.stream>>>(
+          n, x, bias, v, trace, spike, psi, scale.factor, scale.out, scale.out_trace);
     } else {
-      lif_forward_kernel<Neuron, Features, KeepTrace, KeepPsi, false>
-          <<<lif_blocks(n), threads_per_block, 0, ctx.stream>>>(n, x, bias, v, trace, spike, psi);
+      lif_forward_kernel<Neuron, Features, KeepTrace, KeepPsi, false, Scaled><<<lif_blocks(n), threads_per_block, 0, ctx.stream>>>(
+          n, x, bias, v, trace, spike, psi, scale.factor, scale.out, scale.out_trace);
     }
   };
   if (keep_trace && keep_psi) {
@@ -102,15 +123,16 @@ void lif_forward(const context& ctx, phase ph, long long n, const float* x, cons
 // ---- backward -----------------------------------------------------------------------------------
 
 /// ∂x = ∂s·ψ (/τ), four elements per thread. Overwrites grad_x.
-template <class Neuron>
+template <class Neuron, bool Scaled>
 __global__ void __launch_bounds__(threads_per_block)
     lif_backward_kernel(long long n, const float* __restrict__ grad_spike, const float* __restrict__ psi,
-                        float* __restrict__ grad_x) {
+                        float* __restrict__ grad_x, float scale) {
   constexpr lif_params P = Neuron::params;
   const long long first = lif_elements_per_thread * (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x);
   if (first >= n) return;
   if (first + lif_elements_per_thread <= n) {
-    const float4 g = *reinterpret_cast<const float4*>(grad_spike + first);
+    float4 g = *reinterpret_cast<const float4*>(grad_spike + first);
+    if constexpr (Scaled) g = float4{g.x * scale, g.y * scale, g.z * scale, g.w * scale};
     const float4 p = *reinterpret_cast<const float4*>(psi + first);
     float4 out;
     out.x = lif::input_grad<P>(g.x, p.x);
@@ -120,7 +142,7 @@ __global__ void __launch_bounds__(threads_per_block)
     *reinterpret_cast<float4*>(grad_x + first) = out;
     return;
   }
-  for (long long i = first; i < n; ++i) grad_x[i] = lif::input_grad<P>(grad_spike[i], psi[i]);
+  for (long long i = first; i < n; ++i) grad_x[i] = lif::input_grad<P>(Scaled ? grad_spike[i] * scale : grad_spike[i], psi[i]);
 }
 
 /// Tile of the bias-reducing backward: 32 features (one warp-row, coalesced) × 8 row lanes.
@@ -132,11 +154,11 @@ inline constexpr int bias_max_row_blocks = 64;
 /// ∂x = ∂s·ψ (/τ) and grad_bias[f] += Σ_rows ∂x[row, f], in one pass. Each block sums its rows into
 /// `partials`; the last block of a feature column to finish (arrival counter) adds the partials in
 /// block order, so the result does not depend on scheduling, and re-arms the counter.
-template <class Neuron, long long Features>
+template <class Neuron, long long Features, bool Scaled>
 __global__ void __launch_bounds__(bias_tile_features* bias_tile_rows)
     lif_backward_bias_kernel(int batch, int rows_per_block, const float* __restrict__ grad_spike,
                              const float* __restrict__ psi, float* __restrict__ grad_x, float* __restrict__ grad_bias,
-                             float* __restrict__ partials, unsigned* __restrict__ arrivals) {
+                             float* __restrict__ partials, unsigned* __restrict__ arrivals, float scale) {
   constexpr lif_params P = Neuron::params;
   __shared__ float tile[bias_tile_rows][bias_tile_features + 1];
   __shared__ bool last_block;
@@ -148,7 +170,7 @@ __global__ void __launch_bounds__(bias_tile_features* bias_tile_rows)
   if (feature < Features) {
     for (int r = row_begin + ty; r < row_end; r += bias_tile_rows) {
       const long long i = static_cast<long long>(r) * Features + feature;
-      const float g = lif::input_grad<P>(grad_spike[i], psi[i]);
+      const float g = lif::input_grad<P>(Scaled ? grad_spike[i] * scale : grad_spike[i], psi[i]);
       grad_x[i] = g;
       sum += g;
     }
@@ -182,13 +204,14 @@ constexpr long long bias_arrival_counters(long long features) {
 
 /// One backward step: grad_x = ∂s·ψ (/τ) (overwritten); when `grad_bias` is given also
 /// grad_bias += Σ_batch grad_x (the bias of the Linear feeding this neuron).
-template <class Neuron, long long Features>
+/// With Scaled, `grad_spike` is the fused Scale's ∂out and is multiplied by `scale` first.
+template <class Neuron, long long Features, bool Scaled = false>
 void lif_backward(const context& ctx, int batch, const float* grad_spike, const float* psi, float* grad_x,
-                  float* grad_bias, float* partials, unsigned* arrivals) {
+                  float* grad_bias, float* partials, unsigned* arrivals, float scale = 1.f) {
   const long long n = static_cast<long long>(batch) * Features;
   if (n <= 0) return;
   if (!grad_bias) {
-    lif_backward_kernel<Neuron><<<lif_blocks(n), threads_per_block, 0, ctx.stream>>>(n, grad_spike, psi, grad_x);
+    lif_backward_kernel<Neuron, Scaled><<<lif_blocks(n), threads_per_block, 0, ctx.stream>>>(n, grad_spike, psi, grad_x, scale);
     ctx.kernel_launched();
     return;
   }
@@ -198,8 +221,8 @@ void lif_backward(const context& ctx, int batch, const float* grad_spike, const 
   const dim3 grid(static_cast<unsigned>(bias_arrival_counters(Features)),
                   static_cast<unsigned>((batch + rows_per_block - 1) / rows_per_block));
   const dim3 block(bias_tile_features, bias_tile_rows);
-  lif_backward_bias_kernel<Neuron, Features><<<grid, block, 0, ctx.stream>>>(batch, rows_per_block, grad_spike, psi,
-                                                                               grad_x, grad_bias, partials, arrivals);
+  lif_backward_bias_kernel<Neuron, Features, Scaled><<<grid, block, 0, ctx.stream>>>(
+      batch, rows_per_block, grad_spike, psi, grad_x, grad_bias, partials, arrivals, scale);
   ctx.kernel_launched();
 }
 

@@ -1,4 +1,4 @@
-// cuda::layer_impl for OTTTLIF / SLTTLIF: v = v_init and â = 0 at the start of a sequence; one fused kernel per step each way (lif.cuh).
+// cuda::layer_impl for OTTTLIF / SLTTLIF: v = v_init and â = 0 at the start of a sequence; one fused kernel per step each way (lif.cuh), which also does a Scale that follows.
 #pragma once
 
 #include "spikefuse/backend/cuda/layer_impl.cuh"
@@ -23,15 +23,18 @@ struct lif_layer_impl {
   template <class In, class Out, class Fusion>
   static void forward(const context& ctx, int batch, phase ph, const device_buffers& in, device_buffers& b) {
     const float* bias = Fusion::bias_from_input ? in.bias : nullptr;
-    lif_forward<Neuron, Out::size>(ctx, ph, static_cast<long long>(batch) * Out::size, in.out, bias, b.v, b.trace, b.out,
-                                   b.psi);
+    lif_forward<Neuron, Out::size, Fusion::scale_follows>(
+        ctx, ph, static_cast<long long>(batch) * Out::size, in.out, bias, b.v, b.trace, b.out, b.psi,
+        fused_scale{Fusion::scale_factor, b.fused_out, b.fused_out_trace});
   }
   template <class In, class Out, class Fusion, bool GradToInput>
   static void backward(const context& ctx, int batch, device_buffers& in, const device_buffers& b) {
     if constexpr (GradToInput) {
       float* grad_bias = Fusion::bias_from_input ? in.grad_bias : nullptr;
-      lif_backward<Neuron, Out::size>(ctx, batch, b.grad_out, b.psi, in.grad_out, grad_bias, b.bias_partials,
-                                      b.bias_arrivals);
+      // With a fused Scale, ∂L/∂(c·s) arrives in the Scale's buffer; the kernel multiplies by c.
+      lif_backward<Neuron, Out::size, Fusion::scale_follows>(ctx, batch, Fusion::scale_follows ? b.fused_grad_out : b.grad_out,
+                                                             b.psi, in.grad_out, grad_bias, b.bias_partials, b.bias_arrivals,
+                                                             Fusion::scale_factor);
     }
   }
 };

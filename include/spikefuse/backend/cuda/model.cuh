@@ -287,8 +287,35 @@ class model {
   // A Linear's bias goes to the next kernel when that is a neuron or the head (loss) kernel.
   template <std::size_t I>
   static constexpr bool bias_by_consumer = linear_with_bias<I> && (I == depth || next_is_neuron<I>);
+  /// Node I is a neuron whose only reader is node I + 1, a Scale: the neuron's kernels do the Scale.
   template <std::size_t I>
-  using fusion_of = fusion<bias_from_input<I>, bias_by_consumer<I>>;
+  static constexpr bool scale_follows_neuron = [] {
+    if constexpr (I >= 1 && I < depth) {
+      return is_neuron<typename Net::template layer_at<I>> && is_scale<typename Net::template layer_at<I + 1>> &&
+             Net::template source_of<I + 1> == I && Net::consumers[I] == 1;
+    } else {
+      return false;
+    }
+  }();
+  template <std::size_t I>
+  static constexpr float scale_factor_after = [] {
+    if constexpr (scale_follows_neuron<I>) {
+      return Net::template layer_at<I + 1>::factor;
+    } else {
+      return 1.f;
+    }
+  }();
+  template <std::size_t I>
+  static constexpr bool scale_done_by_producer = [] {
+    if constexpr (I >= 2) {
+      return scale_follows_neuron<I - 1>;
+    } else {
+      return false;
+    }
+  }();
+  template <std::size_t I>
+  using fusion_of = fusion<bias_from_input<I>, bias_by_consumer<I>, scale_follows_neuron<I>, scale_factor_after<I>,
+                           scale_done_by_producer<I>>;
 
   struct step_key {
     int batch;
@@ -389,6 +416,14 @@ class model {
         bind("gain", b.gain, b.grad_gain);
         const long long at = tensor_offset(statistic_tensors_, I, "running_mean");
         b.statistics = (statistics_ && at >= 0) ? statistics_ + at : nullptr;
+      }
+    });
+    // A neuron that does the Scale after it writes into, and reads the gradient from, that Scale's buffers.
+    for_each_layer([&]<std::size_t I>() {
+      if constexpr (scale_follows_neuron<I>) {
+        buf_[I].fused_out = buf_[I + 1].out;
+        buf_[I].fused_out_trace = buf_[I + 1].out_trace;
+        buf_[I].fused_grad_out = buf_[I + 1].grad_out;
       }
     });
     // The loss writes ∂L/∂y even when nothing below the head takes a gradient.
