@@ -307,8 +307,9 @@ void check_launch_budget(const char* name, int expected_total) {
 /// Sizes that are not multiples of 4 (the kernels' scalar tails), batches above the head kernel's 256
 /// threads and the bias reduction's 8-row tiles, and a smaller last batch (a second captured graph).
 void check_ragged_batches() {
-  using Net = sf::Network<sf::Input<37>, sf::Linear<37>, sf::OTTTLIF<>, sf::Linear<5>>;
-  std::printf("ragged: Input<37> -> Linear<37> -> OTTTLIF -> Linear<5>, batches 300 then 13, graphs\n");
+  // The Scale is done by the neuron's kernels, whose scalar tail the odd size exercises.
+  using Net = sf::Network<sf::Input<37>, sf::Linear<37>, sf::OTTTLIF<>, sf::Scale<0.5f>, sf::Linear<5>>;
+  std::printf("ragged: Input<37> -> Linear<37> -> OTTTLIF -> Scale<0.5> -> Linear<5>, batches 300 then 13, graphs\n");
   const int max_batch = 600;
   sf::cpu::model<Net> cpu(max_batch, 2, 8);
   sf::cuda::model<Net> gpu(max_batch, 2, 8);
@@ -373,9 +374,10 @@ void check_error_paths() {
 // OTTT: biased Linear → neuron (fused bias), dropout and scale on spikes and trace, head bias in the loss kernel.
 using OtttNet = sf::Network<sf::Input<64>, sf::Linear<48>, sf::OTTTLIF<>, sf::Dropout<0.2f>, sf::Linear<32>, sf::OTTTLIF<>,
                             sf::Scale<0.5f>, sf::Linear<10>>;
-// SLTT: flatten, bias-free Linear, Linear → Linear (separate bias kernels), a hard-reset neuron.
+// SLTT: flatten, bias-free Linear, Linear → Linear (separate bias kernels), a hard-reset neuron, a
+// Scale done by the neuron's kernels (also in SLTT-K's steps without a backward).
 using SlttNet = sf::Network<sf::Input<1, 8, 8>, sf::Flatten, sf::Linear<40, sf::no_bias>, sf::SLTTLIF<>, sf::Linear<24>,
-                            sf::Linear<16>, sf::SLTTLIF<>, sf::Linear<10>>;
+                            sf::Linear<16>, sf::SLTTLIF<>, sf::Scale<2.f>, sf::Linear<10>>;
 // OTTT conv: WS convolution, Scale, max pooling and Dropout2d on spikes and trace, a strided conv
 // taking its weight gradient from the pooled trace, padded average and adaptive pooling, WSLinear.
 using ConvOtttNet = sf::Network<sf::Input<2, 10, 10>, sf::WSConv2d<6, 3, sf::conv_opts{.padding = 1}>, sf::OTTTLIF<>,
