@@ -48,10 +48,11 @@ struct conv2d_spec {
   template <class In>
   static constexpr bool matches_declared = Opts.in_channels == 0 || In::dims.c == Opts.in_channels;
   template <class In>
-  static constexpr bool kernel_fits = Kernel <= In::dims.h + 2 * Opts.padding && Kernel <= In::dims.w + 2 * Opts.padding;
+  static constexpr bool kernel_fits = window_positions(In::dims.h, Kernel, Opts.stride, Opts.padding) > 0 &&
+                                      window_positions(In::dims.w, Kernel, Opts.stride, Opts.padding) > 0;
   template <class In>
-  static constexpr shape output_dims{OutChannels, kernel_fits<In> ? (In::dims.h + 2 * Opts.padding - Kernel) / Opts.stride + 1 : 1,
-                                     kernel_fits<In> ? (In::dims.w + 2 * Opts.padding - Kernel) / Opts.stride + 1 : 1};
+  static constexpr shape output_dims{OutChannels, kernel_fits<In> ? window_positions(In::dims.h, Kernel, Opts.stride, Opts.padding) : 1,
+                                     kernel_fits<In> ? window_positions(In::dims.w, Kernel, Opts.stride, Opts.padding) : 1};
   template <class In>
   using output = port<output_dims<In>, signal::current>;
 };

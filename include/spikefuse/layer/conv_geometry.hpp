@@ -24,6 +24,15 @@ struct conv_geometry {
     if (chunk > batch) chunk = batch;
     return static_cast<int>(chunk);
   }
+  /// f(first, count, ld) for each chunk of samples [first, first + count), ld = count·HₒWₒ columns.
+  template <class F>
+  void for_each_chunk(int batch, F&& f) const {
+    const int chunk = samples_per_chunk(batch);
+    for (int first = 0; first < batch; first += chunk) {
+      const int count = batch - first < chunk ? batch - first : chunk;
+      f(first, count, static_cast<long long>(count) * out_pixels());
+    }
+  }
   /// Scratch floats for `batch` samples: columns [k²·C × chunk·HₒWₒ] and gathered ∂z [Cₒ × chunk·HₒWₒ].
   constexpr long long scratch_floats(int batch) const {
     return static_cast<long long>(samples_per_chunk(batch)) * (column_rows() + out_c) * out_pixels();

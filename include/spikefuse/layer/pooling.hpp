@@ -19,10 +19,11 @@ struct pool2d_spec {
   static constexpr int stride = Stride;
   static constexpr int padding = Padding;
   template <class In>
-  static constexpr bool kernel_fits = Kernel <= In::dims.h + 2 * Padding && Kernel <= In::dims.w + 2 * Padding;
+  static constexpr bool kernel_fits = window_positions(In::dims.h, Kernel, Stride, Padding) > 0 &&
+                                      window_positions(In::dims.w, Kernel, Stride, Padding) > 0;
   template <class In>
-  static constexpr shape output_dims{In::dims.c, kernel_fits<In> ? (In::dims.h + 2 * Padding - Kernel) / Stride + 1 : 1,
-                                     kernel_fits<In> ? (In::dims.w + 2 * Padding - Kernel) / Stride + 1 : 1};
+  static constexpr shape output_dims{In::dims.c, kernel_fits<In> ? window_positions(In::dims.h, Kernel, Stride, Padding) : 1,
+                                     kernel_fits<In> ? window_positions(In::dims.w, Kernel, Stride, Padding) : 1};
   template <class In>
   using output = port<output_dims<In>, In::kind, In::traced>;
 };

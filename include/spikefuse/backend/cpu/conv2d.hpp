@@ -66,9 +66,7 @@ inline void conv2d_forward(const conv_geometry& g, int batch, const float* in, c
   const int pixels = g.out_pixels(), rows = g.column_rows();
   float* col = scratch;
   float* product = scratch + static_cast<long long>(rows) * chunk * pixels;
-  for (int first = 0; first < batch; first += chunk) {
-    const int count = batch - first < chunk ? batch - first : chunk;
-    const long long ld = static_cast<long long>(count) * pixels;
+  g.for_each_chunk(batch, [&](int first, int count, long long ld) {
     for (int s = 0; s < count; ++s)
       im2col(g, in + static_cast<long long>(first + s) * g.in_c * g.in_pixels(), col + static_cast<long long>(s) * pixels, ld);
     gemm(transpose::no, transpose::no, g.out_c, static_cast<int>(ld), rows, 1.f, weight, rows, col, static_cast<int>(ld), 0.f,
@@ -82,7 +80,7 @@ inline void conv2d_forward(const conv_geometry& g, int batch, const float* in, c
         const float b = bias ? bias[o] : 0.f;
         for (int p = 0; p < pixels; ++p) dst[p] = bias ? src[p] + b : src[p];
       }
-  }
+  });
 }
 
 /// dW += δ·cols(kept)ᵀ and db += Σ δ (parameter gradients ACCUMULATE); grad_in (if not null) = col2im(Wᵀ·δ), overwritten.
@@ -93,9 +91,7 @@ inline void conv2d_backward(const conv_geometry& g, int batch, const float* kept
   const long long in_size = static_cast<long long>(g.in_c) * g.in_pixels();
   float* col = scratch;
   float* gathered = scratch + static_cast<long long>(rows) * chunk * pixels;
-  for (int first = 0; first < batch; first += chunk) {
-    const int count = batch - first < chunk ? batch - first : chunk;
-    const long long ld = static_cast<long long>(count) * pixels;
+  g.for_each_chunk(batch, [&](int first, int count, long long ld) {
 #pragma omp parallel for collapse(2) schedule(static) if (ld * g.out_c > 65536)
     for (int s = 0; s < count; ++s)
       for (int o = 0; o < g.out_c; ++o) {
@@ -115,7 +111,7 @@ inline void conv2d_backward(const conv_geometry& g, int batch, const float* kept
         col2im_add(g, col + static_cast<long long>(s) * pixels, ld, dx);
       }
     }
-  }
+  });
   if (grad_bias) {
     // This step's sum over the batch first, then added: autograd's rounding.
     for (int o = 0; o < g.out_c; ++o) {

@@ -120,14 +120,12 @@ inline void conv2d_forward(const context& ctx, const conv_geometry& g, int batch
   const int pixels = g.out_pixels(), rows = g.column_rows();
   float* col = scratch;
   float* product = scratch + static_cast<long long>(rows) * chunk * pixels;
-  for (int first = 0; first < batch; first += chunk) {
-    const int count = batch - first < chunk ? batch - first : chunk;
-    const long long ld = static_cast<long long>(count) * pixels;
+  g.for_each_chunk(batch, [&](int first, int /*count*/, long long ld) {
     launch_elementwise(ctx, rows * ld, im2col_op{g, in, col, first, ld});
     ctx.gemm(false, false, g.out_c, static_cast<int>(ld), rows, 1.f, weight, rows, col, static_cast<int>(ld), 0.f, product,
              static_cast<int>(ld));
     launch_elementwise(ctx, g.out_c * ld, scatter_bias_op{product, bias, out, g.out_c, pixels, first, ld});
-  }
+  });
 }
 
 /// dW += δ·cols(kept)ᵀ, db += Σδ (parameter gradients ACCUMULATE); grad_in (if not null) overwritten.
@@ -137,9 +135,7 @@ inline void conv2d_backward(const context& ctx, const conv_geometry& g, int batc
   const int pixels = g.out_pixels(), rows = g.column_rows();
   float* col = scratch;
   float* gathered = scratch + static_cast<long long>(rows) * chunk * pixels;
-  for (int first = 0; first < batch; first += chunk) {
-    const int count = batch - first < chunk ? batch - first : chunk;
-    const long long ld = static_cast<long long>(count) * pixels;
+  g.for_each_chunk(batch, [&](int first, int count, long long ld) {
     launch_elementwise(ctx, g.out_c * ld, gather_op{grad_out, gathered, g.out_c, pixels, first, ld});
     launch_elementwise(ctx, rows * ld, im2col_op{g, kept, col, first, ld});
     ctx.gemm(false, true, g.out_c, rows, static_cast<int>(ld), 1.f, gathered, static_cast<int>(ld), col, static_cast<int>(ld),
@@ -149,7 +145,7 @@ inline void conv2d_backward(const context& ctx, const conv_geometry& g, int batc
                static_cast<int>(ld));
       launch_elementwise(ctx, static_cast<long long>(count) * g.in_c * g.in_pixels(), col2im_op{g, col, grad_in, first, ld});
     }
-  }
+  });
   if (grad_bias) {
     channel_sum_kernel<<<g.out_c, reduce_threads, 0, ctx.stream>>>(grad_out, grad_bias, batch, g.out_c, pixels);
     ctx.kernel_launched();
