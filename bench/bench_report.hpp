@@ -1,4 +1,4 @@
-// Host helpers shared by the CUDA benchmarks: median, UTC date, the command line, a minimal JSON writer.
+// Host helpers shared by the CUDA benchmarks: median, UTC date, the command line, a minimal JSON writer, the no-GPU exit.
 #pragma once
 
 #include <algorithm>
@@ -8,6 +8,9 @@
 #include <vector>
 
 #include "spikefuse/io/metrics.hpp"
+#if defined(__CUDACC__)
+#include "spikefuse/backend/cuda/error.cuh"
+#endif
 
 namespace bench {
 
@@ -71,6 +74,11 @@ class json {
     return *this;
   }
 
+  /// The fields every benchmark report starts with: which benchmark, on what, when, and how it was run.
+  json& run_fields(const char* benchmark, const std::string& device, const std::string& date, int argc, char** argv) {
+    return field("benchmark", benchmark).field("device", device).field("date", date).field("command", command_line(argc, argv));
+  }
+
   /// Writes the document to `path`; false (and a message on stderr) when the file cannot be written.
   bool save(const std::string& path) const {
     std::FILE* f = std::fopen(path.c_str(), "w");
@@ -109,5 +117,14 @@ class json {
   int depth_ = 0;
   bool first_ = true;
 };
+
+#if defined(__CUDACC__)
+/// True (after saying so) when there is no GPU: a CUDA benchmark then has nothing to measure and exits 0.
+inline bool no_gpu_to_benchmark() {
+  if (spikefuse::cuda::device_count() > 0) return false;
+  std::printf("no CUDA device: nothing to benchmark (%s)\n", spikefuse::cuda::no_device_reason().c_str());
+  return true;
+}
+#endif
 
 }  // namespace bench

@@ -94,10 +94,7 @@ row bench_network(const char* name, int T, sfc::gemm_precision precision) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (sfc::device_count() == 0) {
-    std::printf("no CUDA device: nothing to benchmark (%s)\n", sfc::no_device_reason().c_str());
-    return 0;
-  }
+  if (bench::no_gpu_to_benchmark()) return 0;
   const std::string json_path = argc > 1 ? argv[1] : "conv_train_step.json";
   std::printf("device: %s, batch %d, synthetic 3x32x32, graphs on, median of %d batches\n",
               sfc::device_description().c_str(), kBatch, kTimedBatches);
@@ -114,10 +111,7 @@ int main(int argc, char** argv) {
 
   bench::json j;
   j.open()
-      .field("benchmark", "cuda_conv_train_step")
-      .field("device", sfc::device_description())
-      .field("date", bench::utc_now())
-      .field("command", bench::command_line(argc, argv))
+      .run_fields("cuda_conv_train_step", sfc::device_description(), bench::utc_now(), argc, argv)
       .field("batch", kBatch)
       .open_array("rows");
   for (const auto& r : rows)

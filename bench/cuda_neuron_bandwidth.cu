@@ -524,10 +524,7 @@ void add_check(bench::json& j, const check_result& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (sfc::device_count() == 0) {
-    std::printf("no CUDA device: nothing to benchmark\n");
-    return 0;
-  }
+  if (bench::no_gpu_to_benchmark()) return 0;
   const std::string json_path = argc > 1 ? argv[1] : "neuron_bandwidth.json";
   using OTTT = sf::OTTTLIF<>;
   using SLTT = sf::SLTTLIF<>;
@@ -607,10 +604,7 @@ int main(int argc, char** argv) {
 
     bench::json j;
     j.open()
-        .field("benchmark", "cuda_neuron_bandwidth")
-        .field("device", device)
-        .field("date", date)
-        .field("command", bench::command_line(argc, argv))
+        .run_fields("cuda_neuron_bandwidth", device, date, argc, argv)
         .field("precision", "fp32")
         .open("method")
         .field("timing", "cudaEvent around batches of launches, GPU time (spin kernel ahead of each batch)")

@@ -204,10 +204,7 @@ void add_row(bench::json& j, const row& r, bool cuda) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (sfc::device_count() == 0) {
-    std::printf("no CUDA device: nothing to benchmark\n");
-    return 0;
-  }
+  if (bench::no_gpu_to_benchmark()) return 0;
   const std::string json_path = argc > 1 ? argv[1] : "train_step.json";
   using OTTTNet = MLP<sf::OTTTLIF<>>;
   using SLTTNet = MLP<sf::SLTTLIF<>>;
@@ -268,10 +265,7 @@ int main(int argc, char** argv) {
 
     bench::json j;
     j.open()
-        .field("benchmark", "cuda_train_step")
-        .field("device", device)
-        .field("date", date)
-        .field("command", bench::command_line(argc, argv))
+        .run_fields("cuda_train_step", device, date, argc, argv)
         .field("network", "Input<784>, Linear<800>, LIF, Linear<10>")
         .field("batch", kBatch)
         .field("optimizer", "adam")
