@@ -37,12 +37,6 @@ struct linear_spec {
     constexpr tensor_spec gain{"gain", OutFeatures, OutFeatures, 1, in, OutFeatures, init_rule::ones};
     return weight_bias_gain<Opts.bias, Standardized>(weight, bias, gain);
   }
-  template <class In>
-  static constexpr long long parameter_count() {
-    long long n = 0;
-    for (const auto& t : parameter_tensors<In>()) n += t.size;
-    return n;
-  }
 
   /// Shape rule; the DSL checks `accepts` first and reports the reason.
   template <class In>
