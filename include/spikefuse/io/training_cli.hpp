@@ -3,7 +3,7 @@
 // A binary declares its networks, sets its defaults in `training_cli::opt`, adds its own flags, and
 // hands a data loader to run_training<OTTTNet, SLTTNet>(). Exit codes: 0 done, 1 error (data,
 // checkpoint, I/O), 2 bad flags, 3 non-finite loss (the last checkpoint is kept), 4 --device cuda
-// without a usable GPU or for a network the CUDA backend does not run.
+// without a usable GPU.
 #pragma once
 
 #include <cstdio>
@@ -117,16 +117,6 @@ inline int parse_training_flags(training_cli& cli, flag_parser& flags, int argc,
   return -1;
 }
 
-namespace detail {
-#if defined(__CUDACC__)
-template <class Net>
-inline constexpr bool runs_on_cuda = cuda::supports_network<Net>;
-#else
-template <class Net>
-inline constexpr bool runs_on_cuda = false;
-#endif
-}  // namespace detail
-
 /// Prints the plan, or picks the device, loads the data (`load()` returns {train, test}) and trains
 /// the OTTT or the SLTT network as --method says. Returns the exit code.
 template <class OTTTNet, class SLTTNet, class LoadData>
@@ -139,19 +129,15 @@ int run_training(training_cli& cli, LoadData&& load) {
                           : make_plan<SLTTNet>(opt.batch_size, opt.time_steps, slots));
     return 0;
   }
-  constexpr bool cuda_runs_network = detail::runs_on_cuda<OTTTNet> && detail::runs_on_cuda<SLTTNet>;
-
   // Where to train: one line says why when it is not the GPU the user may have expected.
 #if defined(__CUDACC__)
   const bool have_gpu = cli.device != "cpu" && cuda::device_count() > 0;
-  std::string no_gpu_reason = cli.device == "cpu" ? "" : cuda::no_device_reason();
-  if (have_gpu && !cuda_runs_network)
-    no_gpu_reason = "the CUDA backend does not run this network";
+  const std::string no_gpu_reason = cli.device == "cpu" ? "" : cuda::no_device_reason();
 #else
   const bool have_gpu = false;
   const std::string no_gpu_reason = "this binary was built without CUDA (no nvcc at build time)";
 #endif
-  const bool use_gpu = have_gpu && cuda_runs_network;
+  const bool use_gpu = have_gpu;
   if (cli.device == "cuda" && !use_gpu) {
     std::fprintf(stderr, "error: --device cuda, but there is no usable CUDA device (%s)\n", no_gpu_reason.c_str());
     return 4;
@@ -173,14 +159,12 @@ int run_training(training_cli& cli, LoadData&& load) {
                  sample_shape.c_str(), cli.data_dir.c_str());
     const auto train_on = [&]<class Net>() -> fit_result {
 #if defined(__CUDACC__)
-      if constexpr (detail::runs_on_cuda<Net>) {
-        if (use_gpu) {
-          opt.device = "cuda: " + cuda::device_description() + ", " + cli.precision + (cli.no_graphs ? ", no graphs" : ", graphs");
-          cuda::model<Net> model(opt.batch_size, optimizer_slots(opt.optimizer), opt.seed,
-                                 cuda::model_options{.graphs = !cli.no_graphs,
-                                                     .precision = cuda::parse_gemm_precision(cli.precision)});
-          return fit_model(model, opt, train, test);
-        }
+      if (use_gpu) {
+        opt.device = "cuda: " + cuda::device_description() + ", " + cli.precision + (cli.no_graphs ? ", no graphs" : ", graphs");
+        cuda::model<Net> model(opt.batch_size, optimizer_slots(opt.optimizer), opt.seed,
+                               cuda::model_options{.graphs = !cli.no_graphs,
+                                                   .precision = cuda::parse_gemm_precision(cli.precision)});
+        return fit_model(model, opt, train, test);
       }
 #endif
       (void)use_gpu;

@@ -56,23 +56,6 @@ struct model_options {
   int device = 0;
 };
 
-/// Layers the CUDA backend has kernels for: all of spikefuse's layers.
-template <class L>
-inline constexpr bool has_cuda_layer = is_input<L> || std::is_same_v<L, Flatten> || is_neuron<L> || is_scale<L> ||
-                                       is_dropout<L> || is_linear<L> || is_conv<L> || is_pool<L> || is_batch_norm<L> ||
-                                       is_residual_add<L>;
-
-namespace detail {
-template <class Net, std::size_t... I>
-constexpr bool all_cuda_layers(std::index_sequence<I...>) {
-  return (has_cuda_layer<typename Net::template layer_at<I>> && ...);
-}
-}  // namespace detail
-
-/// True when cuda::model<Net> compiles (every node has a CUDA implementation).
-template <class Net>
-inline constexpr bool supports_network = detail::all_cuda_layers<Net>(std::make_index_sequence<Net::depth + 1>{});
-
 template <class Net>
 class model {
   static_assert(is_network<Net>, "spikefuse: cuda::model expects a spikefuse::Network<...>");
