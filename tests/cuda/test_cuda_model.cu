@@ -13,6 +13,9 @@
 //   conv        the same checks for convolutional networks covering every conv-era layer (Conv2d,
 //               WSConv2d, WSLinear, pools, Dropout2d, BatchNorm2d with its running statistics,
 //               residual blocks) and a convolution split into several im2col chunks
+//   pool fusion average poolings done by the neuron's kernels (directly, through a Scale, global)
+//               against the CPU's separate layers, one launch fewer each way per pooling, and
+//               output_of refusing the buffers those kernels do not store
 // plus the error paths: a NaN reaching the logits is reported as non_finite_loss, a bad label as out_of_range.
 // Without a GPU: prints "no CUDA device: compile-only check" and exits 0 (CI compiles this file).
 #include <cmath>
@@ -150,7 +153,8 @@ void compare_case(const run_config& cfg, bool graphs, std::vector<float>* final_
   const std::uint64_t seed = 1234;
   sf::optimizer_config oc;  // Adam
   sf::cpu::model<Net> cpu(kBatch, 2, seed);
-  sf::cuda::model<Net> gpu(kBatch, 2, seed, sf::cuda::model_options{.graphs = graphs});
+  // Spikes of neurons whose Scale / pooling is fused are kept, to compare them.
+  sf::cuda::model<Net> gpu(kBatch, 2, seed, sf::cuda::model_options{.graphs = graphs, .keep_fused_spikes = true});
   sf::optimizer cpu_opt(oc), gpu_opt(oc);
 
   std::vector<float> cpu_params(cpu.parameter_count()), gpu_params(cpu.parameter_count());
@@ -258,15 +262,16 @@ void compare_case(const run_config& cfg, bool graphs, std::vector<float>* final_
   if (final_weights) *final_weights = gpu_params;
 }
 
-/// Without hooks (no synchronisation per step) the graph run and the plain run give the same bits.
+/// Without hooks (no synchronisation per step) the graph run and the plain run give the same bits,
+/// and so does a graph run that also stores the spikes its fused kernels read inside.
 template <class Net>
 void compare_graph_and_plain(const run_config& cfg) {
-  std::printf("%s: graph replay vs plain launches, no hooks\n", cfg.name);
+  std::printf("%s: graph replay vs plain launches vs kept fused spikes, no hooks\n", cfg.name);
   const int batches = cfg.schedule == sf::update_schedule::per_step ? kUpdates / cfg.time_steps : kUpdates;
   const auto data = make_data(batches, Net::input_size, Net::num_outputs, 11u);
-  std::vector<float> result[2];
-  for (int graphs = 0; graphs < 2; ++graphs) {
-    sf::cuda::model<Net> gpu(kBatch, 2, 5, sf::cuda::model_options{.graphs = graphs == 1});
+  std::vector<float> result[3];
+  for (int graphs = 0; graphs < 3; ++graphs) {
+    sf::cuda::model<Net> gpu(kBatch, 2, 5, sf::cuda::model_options{.graphs = graphs >= 1, .keep_fused_spikes = graphs == 2});
     sf::optimizer opt(sf::optimizer_config{});
     std::mt19937_64 k_rng(3);
     for (int b = 0; b < batches; ++b) {
@@ -284,6 +289,30 @@ void compare_graph_and_plain(const run_config& cfg) {
     if (graphs == 1) std::printf("  %zu graphs captured\n", gpu.captured_graphs());
   }
   expect(result[0] == result[1], "graph replay gives the plain launches' weights bit for bit");
+  expect(result[1] == result[2], "storing the fused neurons' spikes changes no weight");
+}
+
+/// What one training step of Net enqueues.
+template <class Net>
+sf::cuda::launch_counter launches_per_step() {
+  sf::cuda::model<Net> gpu(kBatch, 2, 1);
+  sf::optimizer opt(sf::optimizer_config{});
+  const auto data = make_data(1, Net::input_size, Net::num_outputs, 1u);
+  const std::span<const std::uint8_t> labels(data.labels.data(), kBatch);
+  const sf::step_encoder encode([&](int, float* x) { std::copy(data.images.begin(), data.images.end(), x); }, true);
+  const std::vector<char> all(4, 1);
+  sf::train_batch(gpu, opt, 1e-3f, kBatch, 4, encode, labels, sf::loss_config{}, sf::update_schedule::per_batch, all);
+  return gpu.last_step_launches();
+}
+
+/// A pooling the neuron's kernels do costs no launch: Fused and Unfused differ only in poolings that
+/// can (AvgPool) and cannot (MaxPool, same launches when unfused) be fused, `pools` of them.
+template <class Fused, class Unfused>
+void check_pool_fusion_launches(int pools) {
+  const auto fused = launches_per_step<Fused>(), unfused = launches_per_step<Unfused>();
+  std::printf("pool fusion: %d launches per training step fused, %d with max poolings in their place\n", fused.total(),
+              unfused.total());
+  expect(fused.total() == unfused.total() - 2 * pools, "each fused pooling saves its forward and its backward kernel");
 }
 
 /// The fused step's launch count for a network: ≤ 2 per layer forward, ≤ 3 per layer backward, + 1 head.
@@ -396,6 +425,21 @@ using ConvSlttNet = sf::Network<
     sf::Residual<sf::Body<sf::Conv2d<8, 3, sf::conv_opts{.stride = 2, .padding = 1}>>,
                  sf::Shortcut<sf::Conv2d<8, 1, sf::conv_opts{.stride = 2}>>>,
     sf::AdaptiveAvgPool2d<1>, sf::Flatten, sf::Linear<10>>;
+// Poolings done by the neuron's kernels (backend/neuron_pool.hpp): AvgPool2d<2> over an odd plane
+// (9 → 4: the last row and column feed no window), through a Scale, and a global AdaptiveAvgPool2d.
+template <class Neuron>
+using FusedPoolNet =
+    sf::Network<sf::Input<2, 9, 9>, sf::Conv2d<4, 3, sf::conv_opts{.padding = 1}>, Neuron, sf::AvgPool2d<2>,
+                sf::Conv2d<6, 3, sf::conv_opts{.padding = 1}>, Neuron, sf::Scale<2.74f>, sf::AvgPool2d<2>,
+                sf::Conv2d<8, 3, sf::conv_opts{.padding = 1}>, Neuron, sf::Scale<0.5f>, sf::AdaptiveAvgPool2d<1>,
+                sf::Flatten, sf::Linear<10>>;
+// FusedPoolNet with max poolings, which stay separate kernels.
+template <class Neuron>
+using MaxPoolNet =
+    sf::Network<sf::Input<2, 9, 9>, sf::Conv2d<4, 3, sf::conv_opts{.padding = 1}>, Neuron, sf::MaxPool2d<2>,
+                sf::Conv2d<6, 3, sf::conv_opts{.padding = 1}>, Neuron, sf::Scale<2.74f>, sf::MaxPool2d<2>,
+                sf::Conv2d<8, 3, sf::conv_opts{.padding = 1}>, Neuron, sf::Scale<0.5f>, sf::MaxPool2d<2>,
+                sf::Flatten, sf::Linear<10>>;
 // A convolution whose im2col columns do not fit one chunk at batch 16 (12 samples, then 4).
 using ChunkedConvNet = sf::Network<sf::Input<32, 32, 32>, sf::Conv2d<32, 3, sf::conv_opts{.padding = 1}>, sf::SLTTLIF<>,
                                    sf::AdaptiveAvgPool2d<1>, sf::Flatten, sf::Linear<10>>;
@@ -403,6 +447,23 @@ static_assert(sf::conv_geometry{32, 32, 32, 32, 32, 32, 3, 1, 1}.samples_per_chu
 
 // The Fashion-MNIST MLP of examples/fashion_mnist_mlp.cpp.
 using MlpNet = sf::Network<sf::Input<784>, sf::Linear<800>, sf::OTTTLIF<>, sf::Linear<10>>;
+
+/// The outputs a fused kernel does not store are refused by output_of, with the reason.
+void check_fused_outputs_refused() {
+  using Net = FusedPoolNet<sf::OTTTLIF<>>;
+  sf::cuda::model<Net> gpu(2, 0, 1);
+  gpu.reset_state(2, sf::phase::train);
+  for (std::size_t layer : {std::size_t{2}, std::size_t{5}, std::size_t{6}, std::size_t{9}, std::size_t{10}}) {
+    bool refused = false;
+    try {
+      gpu.output_of(layer);
+    } catch (const std::invalid_argument& e) {
+      refused = std::string(e.what()).find("keep_fused_spikes") != std::string::npos;
+    }
+    expect(refused, "output_of(" + std::to_string(layer) + ") is refused: the fused kernel does not store it");
+  }
+  expect(gpu.output_of(3).size() == 2u * 4 * 4 * 4, "the fused pooling's own output is readable");
+}
 
 }  // namespace
 
@@ -426,6 +487,8 @@ int main(int argc, char** argv) {
       compare_graph_and_plain<OtttNet>(ottt_o);
       compare_case<ConvOtttNet>(ottt_a, true, nullptr);
       compare_case<ConvSlttNet>(sltt, true, nullptr);
+      compare_case<FusedPoolNet<sf::OTTTLIF<>>>(ottt_a, true, nullptr);
+      compare_case<FusedPoolNet<sf::SLTTLIF<>>>(sltt, true, nullptr);
     } else {
       for (bool graphs : {false, true}) {
         compare_case<OtttNet>(ottt_a, graphs, nullptr);
@@ -445,9 +508,19 @@ int main(int argc, char** argv) {
       }
       compare_case<ChunkedConvNet>(sltt, true, nullptr);
       compare_graph_and_plain<ConvSlttNet>(sltt);
+      // Neuron + Scale + average pooling in one kernel each way.
+      for (bool graphs : {false, true}) {
+        compare_case<FusedPoolNet<sf::OTTTLIF<>>>(ottt_a, graphs, nullptr);
+        compare_case<FusedPoolNet<sf::OTTTLIF<>>>(ottt_o, graphs, nullptr);
+        compare_case<FusedPoolNet<sf::SLTTLIF<>>>(sltt, graphs, nullptr);
+        compare_case<FusedPoolNet<sf::SLTTLIF<>>>(sltt_k, graphs, nullptr);
+      }
+      compare_graph_and_plain<FusedPoolNet<sf::OTTTLIF<>>>(ottt_a);
+      check_fused_outputs_refused();
     }
     // MLP: fwd GEMM, LIF (+bias), GEMM, head; bwd GEMM dW, GEMM dx, LIF (+db), GEMM dW = 8.
     check_launch_budget<MlpNet>("Fashion-MNIST MLP", 8);
+    check_pool_fusion_launches<FusedPoolNet<sf::OTTTLIF<>>, MaxPoolNet<sf::OTTTLIF<>>>(3);
     check_ragged_batches();
     check_error_paths();
   } catch (const std::exception& e) {

@@ -25,6 +25,9 @@ struct context {
   cudaStream_t stream;
   const blas_handle* blas;
   launch_counter* launches;
+  /// Store the spikes of a neuron whose Scale or pooling runs in its kernel (nothing else reads
+  /// them; model_options::keep_fused_spikes, for inspection).
+  bool keep_fused_spikes = false;
 
   void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
             float beta, float* C, int ldc) const {

@@ -10,6 +10,8 @@
 // GradToInput. `Fusion` says which work a neighbouring kernel does instead (see fusion below).
 #pragma once
 
+#include <type_traits>
+
 #include "spikefuse/backend/cuda/launch.cuh"
 #include "spikefuse/backend/layer_buffers.hpp"
 #include "spikefuse/core/phase.hpp"
@@ -22,7 +24,8 @@ namespace spikefuse::cuda {
 struct device_buffers : layer_buffers {
   float* bias_partials = nullptr;     // per-block partial sums of db
   unsigned* bias_arrivals = nullptr;  // ... and the arrival counters of its reduction
-  // A neuron whose kernels also do the Scale after it: that Scale node's output, output trace and ∂out.
+  // A neuron whose kernels also do the Scale and/or pooling after it: the output, output trace and
+  // ∂out of the last node they compute.
   float* fused_out = nullptr;
   float* fused_out_trace = nullptr;
   float* fused_grad_out = nullptr;
@@ -35,15 +38,21 @@ struct device_buffers : layer_buffers {
 ///                    both, so its own GEMM runs with β = 0 and it launches nothing for the bias.
 ///   scale_follows    a neuron whose only reader is a Scale<c> (c = scale_factor): its kernels write
 ///                    c·s and c·â into the Scale's buffers and scale the Scale's ∂out by c;
-///   done_by_producer a Scale whose neuron does its work: it launches nothing.
+///   pool_follows     a neuron whose only reader is an average pooling whose windows tile the plane
+///                    (neuron_pool::tiling, PoolTiling), directly or through a fused Scale: its
+///                    kernels write the pooled c·s and c·â into the pooling's buffers and read the
+///                    pooling's ∂out; the full-resolution ∂s is never formed;
+///   done_by_producer a Scale or a pooling whose neuron does its work: it launches nothing.
 template <bool BiasFromInput, bool BiasByConsumer, bool ScaleFollows = false, float ScaleFactor = 1.f,
-          bool DoneByProducer = false>
+          bool DoneByProducer = false, class PoolTiling = void>
 struct fusion {
   static constexpr bool bias_from_input = BiasFromInput;
   static constexpr bool bias_by_consumer = BiasByConsumer;
   static constexpr bool scale_follows = ScaleFollows;
   static constexpr float scale_factor = ScaleFactor;
   static constexpr bool done_by_producer = DoneByProducer;
+  static constexpr bool pool_follows = !std::is_void_v<PoolTiling>;
+  using pool_tiling = PoolTiling;
 };
 
 template <class>

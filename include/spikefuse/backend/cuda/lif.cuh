@@ -7,12 +7,16 @@
 // Kernels per neuron layer per step: 1 forward, 1 backward. When a Linear with bias feeds the neuron,
 // the forward kernel adds the bias (the GEMM before it runs with β = 0) and the backward kernel
 // reduces the bias gradient, deterministically (fixed summation order, no float atomics). When a
-// Scale<c> directly follows the neuron, the same two kernels do its work too (fused_scale).
+// Scale<c> directly follows the neuron, the same two kernels do its work too (fused_scale); when an
+// average pooling follows (directly or after that Scale) and its windows tile the plane, the two
+// kernels are lif_pool_forward / lif_pool_backward below, one thread per window forward.
+// Spikes nothing reads (a fused layer reads them inside the kernel) are not stored: `spike` is null.
 #pragma once
 
 #include <cuda_runtime.h>
 
 #include "spikefuse/backend/cuda/launch.cuh"
+#include "spikefuse/backend/neuron_pool.hpp"
 #include "spikefuse/core/phase.hpp"
 #include "spikefuse/neuron/lif.hpp"
 #include "spikefuse/neuron/lif_math.hpp"
@@ -50,7 +54,7 @@ __global__ void __launch_bounds__(threads_per_block)
     s4.y = lif_forward_one<Neuron, Features, KeepTrace, KeepPsi, AddBias>(first + 1, x4.y, bias, v4.y, t4.y, p4.y);
     s4.z = lif_forward_one<Neuron, Features, KeepTrace, KeepPsi, AddBias>(first + 2, x4.z, bias, v4.z, t4.z, p4.z);
     s4.w = lif_forward_one<Neuron, Features, KeepTrace, KeepPsi, AddBias>(first + 3, x4.w, bias, v4.w, t4.w, p4.w);
-    *reinterpret_cast<float4*>(spike + first) = s4;
+    if (spike) *reinterpret_cast<float4*>(spike + first) = s4;
     *reinterpret_cast<float4*>(v + first) = v4;
     if constexpr (KeepTrace) *reinterpret_cast<float4*>(trace + first) = t4;
     if constexpr (KeepPsi) *reinterpret_cast<float4*>(psi + first) = p4;
@@ -66,7 +70,7 @@ __global__ void __launch_bounds__(threads_per_block)
     float p = 0.f;
     float vi = v[i];
     const float s_i = lif_forward_one<Neuron, Features, KeepTrace, KeepPsi, AddBias>(i, x[i], bias, vi, t, p);
-    spike[i] = s_i;
+    if (spike) spike[i] = s_i;
     v[i] = vi;
     if constexpr (KeepTrace) trace[i] = t;
     if constexpr (KeepPsi) psi[i] = p;
@@ -224,6 +228,55 @@ void lif_backward(const context& ctx, int batch, const float* grad_spike, const 
   lif_backward_bias_kernel<Neuron, Features, Scaled><<<grid, block, 0, ctx.stream>>>(
       batch, rows_per_block, grad_spike, psi, grad_x, grad_bias, partials, arrivals, scale);
   ctx.kernel_launched();
+}
+
+// ---- with the average pooling after it ---------------------------------------------------------
+
+template <class Neuron, class Tiling, bool KeepTrace, bool KeepPsi>
+struct lif_pool_forward_op {
+  neuron_pool::forward_buffers buffers;
+  float scale;
+  __device__ void operator()(long long tile) const {
+    neuron_pool::forward_tile<Neuron, Tiling, KeepTrace, KeepPsi>(tile, buffers, scale);
+  }
+};
+
+/// One forward step of `planes` = batch × channels planes, one thread per pooling window (tiles past
+/// the last window included): the neuron state at full resolution, only the pooled c·s and c·â out.
+template <class Neuron, class Tiling>
+void lif_pool_forward(const context& ctx, phase ph, long long planes, const neuron_pool::forward_buffers& b, float scale) {
+  const long long tiles = planes * Tiling::tiles_per_plane;
+  if (tiles <= 0) return;
+  const bool keep_trace = Neuron::keeps_trace && is_training(ph);
+  const bool keep_psi = ph == phase::train;
+  if (keep_trace && keep_psi) {
+    launch_elementwise(ctx, tiles, lif_pool_forward_op<Neuron, Tiling, true, true>{b, scale});
+  } else if (keep_psi) {
+    launch_elementwise(ctx, tiles, lif_pool_forward_op<Neuron, Tiling, false, true>{b, scale});
+  } else if (keep_trace) {
+    launch_elementwise(ctx, tiles, lif_pool_forward_op<Neuron, Tiling, true, false>{b, scale});
+  } else {
+    launch_elementwise(ctx, tiles, lif_pool_forward_op<Neuron, Tiling, false, false>{b, scale});
+  }
+}
+
+template <class Neuron, class Tiling>
+struct lif_pool_backward_op {
+  const float* grad_pooled;
+  const float* psi;
+  float* grad_x;
+  float scale;
+  __device__ void operator()(long long i) const {
+    grad_x[i] = neuron_pool::input_grad_at<Neuron, Tiling>(i, grad_pooled, psi, scale);
+  }
+};
+
+/// One backward step, one thread per neuron: ∂x from the pooled ∂y (overwrites grad_x). The full
+/// resolution ∂s is never stored.
+template <class Neuron, class Tiling>
+void lif_pool_backward(const context& ctx, long long planes, const float* grad_pooled, const float* psi, float* grad_x,
+                       float scale) {
+  launch_elementwise(ctx, planes * Tiling::in_plane, lif_pool_backward_op<Neuron, Tiling>{grad_pooled, psi, grad_x, scale});
 }
 
 }  // namespace spikefuse::cuda

@@ -1,4 +1,4 @@
-// cuda::layer_impl for OTTTLIF / SLTTLIF: v = v_init and â = 0 at the start of a sequence; one fused kernel per step each way (lif.cuh), which also does a Scale that follows.
+// cuda::layer_impl for OTTTLIF / SLTTLIF: v = v_init and â = 0 at the start of a sequence; one fused kernel per step each way (lif.cuh), which also does a Scale and an average pooling that follow.
 #pragma once
 
 #include "spikefuse/backend/cuda/layer_impl.cuh"
@@ -22,14 +22,28 @@ struct lif_layer_impl {
   }
   template <class In, class Out, class Fusion>
   static void forward(const context& ctx, int batch, phase ph, const device_buffers& in, device_buffers& b) {
-    const float* bias = Fusion::bias_from_input ? in.bias : nullptr;
-    lif_forward<Neuron, Out::size, Fusion::scale_follows>(
-        ctx, ph, static_cast<long long>(batch) * Out::size, in.out, bias, b.v, b.trace, b.out, b.psi,
-        fused_scale{Fusion::scale_factor, b.fused_out, b.fused_out_trace});
+    constexpr bool spikes_read_inside = Fusion::scale_follows || Fusion::pool_follows;
+    float* spikes = (spikes_read_inside && !ctx.keep_fused_spikes) ? nullptr : b.out;
+    if constexpr (Fusion::pool_follows) {
+      static_assert(!Fusion::bias_from_input, "spikefuse: internal: a pooled neuron does not add a Linear's bias");
+      lif_pool_forward<Neuron, typename Fusion::pool_tiling>(
+          ctx, ph, static_cast<long long>(batch) * Out::dims.c,
+          neuron_pool::forward_buffers{in.out, b.v, b.trace, b.psi, spikes, b.fused_out, b.fused_out_trace},
+          Fusion::scale_factor);
+    } else {
+      const float* bias = Fusion::bias_from_input ? in.bias : nullptr;
+      lif_forward<Neuron, Out::size, Fusion::scale_follows>(
+          ctx, ph, static_cast<long long>(batch) * Out::size, in.out, bias, b.v, b.trace, spikes, b.psi,
+          fused_scale{Fusion::scale_factor, b.fused_out, b.fused_out_trace});
+    }
   }
   template <class In, class Out, class Fusion, bool GradToInput>
   static void backward(const context& ctx, int batch, device_buffers& in, const device_buffers& b) {
-    if constexpr (GradToInput) {
+    if constexpr (GradToInput && Fusion::pool_follows) {
+      // ∂L/∂(pooled c·s) arrives in the pooling's buffer.
+      lif_pool_backward<Neuron, typename Fusion::pool_tiling>(ctx, static_cast<long long>(batch) * Out::dims.c,
+                                                                b.fused_grad_out, b.psi, in.grad_out, Fusion::scale_factor);
+    } else if constexpr (GradToInput) {
       float* grad_bias = Fusion::bias_from_input ? in.grad_bias : nullptr;
       // With a fused Scale, ∂L/∂(c·s) arrives in the Scale's buffer; the kernel multiplies by c.
       lif_backward<Neuron, Out::size, Fusion::scale_follows>(ctx, batch, Fusion::scale_follows ? b.fused_grad_out : b.grad_out,

@@ -7,7 +7,7 @@
 // conv2d.cuh, pooling.cuh, batch_norm.cuh):
 // a Linear is 1 GEMM forward and 2 backward (β = 1 for dW, accumulated in place); a neuron is 1 fused
 // kernel each way, which also adds the bias of the Linear feeding it and reduces that bias's
-// gradient; the head is 1 kernel (bias, Σ_t logits, loss, ∂loss, head bias gradient). All buffers
+// gradient, and does the Scale and the tiling average pooling that follow it (fusion_of); the head is 1 kernel (bias, Σ_t logits, loss, ∂loss, head bias gradient). All buffers
 // are carved from one device allocation sized by the network's memory plan (plus the bias-reduction
 // workspace), allocated once: memory does not depend on T. Parameters are initialised on the host
 // from the same uniform01 stream as the CPU backend, so both start from identical weights.
@@ -24,6 +24,7 @@
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -54,6 +55,7 @@ struct model_options {
   bool graphs = true;                             // capture each step once, replay it (off: plain launches, for debugging)
   gemm_precision precision = gemm_precision::fp32;
   int device = 0;
+  bool keep_fused_spikes = false;  // store the spikes a fused Scale or pooling reads inside the neuron's kernel (output_of on that neuron)
 };
 
 template <class Net>
@@ -221,10 +223,16 @@ class model {
   const std::vector<parameter_tensor>& statistic_tensors() const { return statistic_tensors_; }
 
   /// Copies of the current batch's buffers (tests, monitors): Σ_t logits, the last logits, and the
-  /// output of a layer. A Linear whose bias the next kernel adds holds W·x without the bias.
+  /// output of a layer. A Linear whose bias the next kernel adds holds W·x without the bias. A
+  /// neuron whose Scale or pooling runs in its kernel stores its spikes only with
+  /// model_options::keep_fused_spikes; a Scale between a neuron and its fused pooling stores nothing.
   std::vector<float> logits_sum() { return download_vector(buf_[depth].logits_sum, static_cast<long long>(batch_) * classes); }
   std::vector<float> logits() { return download_vector(buf_[depth].out, static_cast<long long>(batch_) * classes); }
   std::vector<float> output_of(std::size_t layer) {
+    if (layer <= depth && !output_stored(layer))
+      throw std::invalid_argument("spikefuse: the output of layer " + std::to_string(layer) +
+                                  " is not stored: the layer after it runs inside the neuron's kernel "
+                                  "(model_options::keep_fused_spikes stores a neuron's spikes)");
     return download_vector(buf_.at(layer).out, static_cast<long long>(batch_) * plan_.layers.at(layer).out_shape.size());
   }
   std::vector<float> membrane_of(std::size_t layer) {
@@ -288,17 +296,55 @@ class model {
       return 1.f;
     }
   }();
+  /// Node of the average pooling that neuron I's kernels compute (after its fused Scale, if any), or
+  /// 0: the pooling is that node's only reader and its windows tile the plane (neuron_pool::tiling).
   template <std::size_t I>
-  static constexpr bool scale_done_by_producer = [] {
+  static constexpr std::size_t pool_node_after = [] {
+    constexpr std::size_t none = 0;
+    if constexpr (I >= 1 && I < depth) {
+      if constexpr (is_neuron<typename Net::template layer_at<I>> && !bias_from_input<I>) {
+        constexpr std::size_t J = scale_follows_neuron<I> ? I + 2 : I + 1;
+        if constexpr (J <= depth) {
+          using L = typename Net::template layer_at<J>;
+          if constexpr (is_pool<L>) {
+            if constexpr (Net::template source_of<J> == J - 1 && Net::consumers[J - 1] == 1 &&
+                          neuron_pool::tiling<L, in_port<J>, out_port<J>>::fusable)
+              return J;
+          }
+        }
+      }
+    }
+    return none;
+  }();
+  template <std::size_t I>
+  static constexpr auto pool_tiling_type_of() {
+    if constexpr (pool_node_after<I> != 0) {
+      constexpr std::size_t J = pool_node_after<I>;
+      return std::type_identity<neuron_pool::tiling<typename Net::template layer_at<J>, in_port<J>, out_port<J>>>{};
+    } else {
+      return std::type_identity<void>{};
+    }
+  }
+  template <std::size_t I>
+  using pool_tiling_of = typename decltype(pool_tiling_type_of<I>())::type;
+  /// Node I is a Scale or a pooling that the neuron before it computes: it launches nothing.
+  template <std::size_t I>
+  static constexpr bool done_by_producer = [] {
     if constexpr (I >= 2) {
-      return scale_follows_neuron<I - 1>;
+      return scale_follows_neuron<I - 1> || pool_node_after<I - 1> == I || pool_node_after<I - 2> == I;
     } else {
       return false;
     }
   }();
+  /// The step writes node I's output buffer (output_of): not a neuron's spikes that only its fused
+  /// Scale or pooling read (unless model_options::keep_fused_spikes), not a Scale inside a fused pooling.
+  template <std::size_t I>
+  static constexpr bool spikes_read_inside_kernel = scale_follows_neuron<I> || pool_node_after<I> != 0;
+  template <std::size_t I>
+  static constexpr bool skipped_between = I >= 2 && pool_node_after<(I >= 2 ? I - 1 : 0)> == I + 1;
   template <std::size_t I>
   using fusion_of = fusion<bias_from_input<I>, bias_by_consumer<I>, scale_follows_neuron<I>, scale_factor_after<I>,
-                           scale_done_by_producer<I>>;
+                           done_by_producer<I>, pool_tiling_of<I>>;
 
   struct step_key {
     int batch;
@@ -341,7 +387,17 @@ class model {
         std::make_index_sequence<depth + 1>{});
   }
 
-  context make_context(launch_counter& counter) const { return context{stream_.get(), &blas_, &counter}; }
+  context make_context(launch_counter& counter) const {
+    return context{stream_.get(), &blas_, &counter, options_.keep_fused_spikes};
+  }
+
+  bool output_stored(std::size_t layer) const {
+    bool stored = true;
+    for_each_layer([&]<std::size_t I>() {
+      if (I == layer) stored = !skipped_between<I> && !(spikes_read_inside_kernel<I> && !options_.keep_fused_spikes);
+    });
+    return stored;
+  }
 
   float* slot(int k) const { return k < optimizer_slots_ ? slots_ + static_cast<long long>(k) * num_params_ : nullptr; }
 
@@ -401,12 +457,14 @@ class model {
         b.statistics = (statistics_ && at >= 0) ? statistics_ + at : nullptr;
       }
     });
-    // A neuron that does the Scale after it writes into, and reads the gradient from, that Scale's buffers.
+    // A neuron that does the Scale and/or pooling after it writes into, and reads the gradient from,
+    // the buffers of the last node it computes.
     for_each_layer([&]<std::size_t I>() {
-      if constexpr (scale_follows_neuron<I>) {
-        buf_[I].fused_out = buf_[I + 1].out;
-        buf_[I].fused_out_trace = buf_[I + 1].out_trace;
-        buf_[I].fused_grad_out = buf_[I + 1].grad_out;
+      if constexpr (scale_follows_neuron<I> || pool_node_after<I> != 0) {
+        constexpr std::size_t last = pool_node_after<I> != 0 ? pool_node_after<I> : I + 1;
+        buf_[I].fused_out = buf_[last].out;
+        buf_[I].fused_out_trace = buf_[last].out_trace;
+        buf_[I].fused_grad_out = buf_[last].grad_out;
       }
     });
     // The loss writes ∂L/∂y even when nothing below the head takes a gradient.

@@ -82,17 +82,20 @@ struct pool_backward_op {
   }
 };
 
+/// Launches nothing when the neuron before it does its work (Fusion::done_by_producer: lif.cuh,
+/// backend/neuron_pool.hpp).
 template <class Pool>
 struct pool_layer_impl : stateless_layer {
   template <class In, class Out, class Fusion>
   static void forward(const context& ctx, int batch, phase ph, const device_buffers& in, device_buffers& b) {
+    if constexpr (Fusion::done_by_producer) return;
     const long long n = static_cast<long long>(batch) * Out::size;
     launch_elementwise(ctx, n, pool_forward_op<Pool, In, Out>{in.out, b.out});
     if (Out::traced && is_training(ph)) launch_elementwise(ctx, n, pool_forward_op<Pool, In, Out>{in.out_trace, b.out_trace});
   }
   template <class In, class Out, class Fusion, bool GradToInput>
   static void backward(const context& ctx, int batch, device_buffers& in, const device_buffers& b) {
-    if constexpr (GradToInput)
+    if constexpr (GradToInput && !Fusion::done_by_producer)
       launch_elementwise(ctx, static_cast<long long>(batch) * In::size, pool_backward_op<Pool, In, Out>{in.out, b.grad_out, in.grad_out});
   }
 };
