@@ -214,3 +214,33 @@ BOOST_AUTO_TEST_CASE(flatten_may_end_the_network) {
   m.forward(sf::phase::eval);
   BOOST_TEST(m.logits_sum()[0] == 2.f * m.logits()[0]);
 }
+
+// ---- a static input: the layers that see only the input and the weights are computed once --------
+using StaticFront = sf::Network<sf::Input<2, 6, 6>, sf::WSConv2d<3, 3, sf::conv_opts{.padding = 1}>, sf::Scale<0.5f>,
+                                sf::AvgPool2d<2>, sf::BatchNorm2d<>, sf::OTTTLIF<>, sf::Flatten, sf::Linear<4>>;
+static_assert(StaticFront::input_determined == std::array<bool, 8>{false, true, true, true, false, false, false, false});
+static_assert(sf::Network<sf::Input<8>, sf::Linear<4>>::input_determined == std::array<bool, 2>{false, false});  // the head
+
+BOOST_AUTO_TEST_CASE(a_static_input_trains_the_same_bits_with_the_front_layers_computed_once) {
+  // The same image at every step, declared static or not: the first declares the WS conv, the Scale
+  // and the pooling unchanged after step 0 (per-batch schedule, eval), the second recomputes them.
+  std::vector<float> params[2], logits[2];
+  for (int declared = 0; declared < 2; ++declared) {
+    sf::cpu::model<StaticFront> m(3, 2, 7);
+    sf::optimizer opt(sf::optimizer_config{});
+    const sf::step_encoder encode(
+        [](int, float* x) {
+          for (int i = 0; i < 3 * 72; ++i) x[i] = static_cast<float>((i * 7) % 13) / 3.f;
+        },
+        declared == 1);
+    const std::vector<std::uint8_t> labels{0, 3, 1};
+    const std::vector<char> all(4, 1);
+    for (int b = 0; b < 3; ++b)
+      sf::train_batch(m, opt, 1e-2f, 3, 4, encode, labels, sf::loss_config{}, sf::update_schedule::per_batch, all);
+    sf::evaluate_batch(m, 3, 4, encode, labels);
+    params[declared].assign(m.parameters().begin(), m.parameters().end());
+    logits[declared].assign(m.logits_sum(), m.logits_sum() + 3 * 4);
+  }
+  BOOST_TEST(params[0] == params[1]);
+  BOOST_TEST(logits[0] == logits[1]);
+}

@@ -30,6 +30,12 @@ struct node_table<Nodes, std::index_sequence<I...>> {
   static constexpr std::array<bool, sizeof...(I)> parametric{parametric_layer<typename std::tuple_element_t<I, Nodes>::layer>...};
   static constexpr std::array<bool, sizeof...(I)> traced{keeps_trace<typename std::tuple_element_t<I, Nodes>::layer>...};
   static constexpr std::array<bool, sizeof...(I)> aliasing{std::is_same_v<typename std::tuple_element_t<I, Nodes>::layer, Flatten>...};
+  /// The layer's output is a function of its input and its parameters alone: no state, no running
+  /// statistics, no random mask.
+  static constexpr std::array<bool, sizeof...(I)> stateless_function{
+      (is_linear<typename std::tuple_element_t<I, Nodes>::layer> || is_conv<typename std::tuple_element_t<I, Nodes>::layer> ||
+       is_pool<typename std::tuple_element_t<I, Nodes>::layer> || is_scale<typename std::tuple_element_t<I, Nodes>::layer> ||
+       std::is_same_v<typename std::tuple_element_t<I, Nodes>::layer, Flatten>)...};
   static constexpr bool any_linear = (is_linear<typename std::tuple_element_t<I, Nodes>::layer> || ...);
 };
 }  // namespace dsl
@@ -141,6 +147,20 @@ struct Network {
     for (std::size_t j = I + 1; j <= depth; ++j)
       if (sources[j] == Source || second_sources[j] == Source) return true;
     return false;
+  }();
+
+  /// input_determined[i] (i < depth): node i's output depends only on the network input and the
+  /// parameters, so while both stay the same (a direct-encoded image within one update) the output
+  /// already in place is this step's too and the backends do not recompute it. The head (node
+  /// depth) is always computed: its kernel may add a bias in place.
+  static constexpr auto input_determined = [] {
+    std::array<bool, depth + 1> determined{};
+    determined[0] = true;
+    for (std::size_t i = 1; i < depth; ++i)
+      determined[i] = dsl::node_table<nodes>::stateless_function[i] && second_sources[i] < 0 &&
+                      determined[static_cast<std::size_t>(sources[i])];
+    determined[0] = false;  // the input itself is never "computed"
+    return determined;
   }();
 
   /// Index of the first parametric node (chains: gradients are needed from there on).

@@ -89,7 +89,9 @@ batch_result host_train_batch(Model& model, optimizer& opt, float lr, int batch,
   for (int t = 0; t < time_steps; ++t) {
     const bool with_grad = backward_at[static_cast<std::size_t>(t)] != 0;
     if (t == 0 || !encode.same_every_step) encode(t, model.input());
-    model.forward(with_grad ? phase::train : phase::train_no_grad);
+    // Same image, same weights (no update since the last step): the layers that see only those keep their outputs.
+    const bool unchanged = t > 0 && encode.same_every_step && schedule == update_schedule::per_batch;
+    model.forward(with_grad ? phase::train : phase::train_no_grad, unchanged);
     const float loss_t = step_loss(loss_cfg, batch, classes, model.logits(), labels, time_steps, model.logits_grad());
     if (!std::isfinite(loss_t)) throw non_finite_loss_at(t, loss_t);
     result.loss += loss_t;
@@ -133,7 +135,7 @@ int evaluate_batch(Model& model, int batch, int time_steps, const step_encoder& 
     model.reset_state(batch, phase::eval);
     for (int t = 0; t < time_steps; ++t) {
       if (t == 0 || !encode.same_every_step) encode(t, model.input());
-      model.forward(phase::eval);
+      model.forward(phase::eval, t > 0 && encode.same_every_step);
     }
     return count_correct(batch, classes, model.logits_sum(), labels);
   }

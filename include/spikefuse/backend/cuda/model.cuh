@@ -158,11 +158,14 @@ class model {
   /// One time step: forward of every layer, the head (logits, Σ logits, and in training phases the
   /// loss and its gradient), then — when `backward` — zeroing the gradients first if
   /// `zero_grad_first` (OTTT_O) and the backward of every layer. Replays a captured graph when
-  /// graphs are on (one capture per distinct batch / phase / loss setting).
-  void step(phase ph, bool backward, bool zero_grad_first, int time_steps, const loss_config& loss_cfg) {
+  /// graphs are on (one capture per distinct batch / phase / loss setting). `input_and_parameters_unchanged`:
+  /// the caller guarantees the same input and parameters as the previous step of this sequence, so
+  /// the nodes that depend on nothing else (Network::input_determined) keep their outputs.
+  void step(phase ph, bool backward, bool zero_grad_first, int time_steps, const loss_config& loss_cfg,
+            bool input_and_parameters_unchanged = false) {
     if (backward && ph != phase::train) throw std::invalid_argument("spikefuse: a backward needs phase::train");
     const step_key key{batch_, ph, backward, zero_grad_first, time_steps, loss_cfg.mse_weight, loss_cfg.constant_mse_target,
-                       loss_cfg.mse_target_value};
+                       loss_cfg.mse_target_value, input_and_parameters_unchanged};
     if (!options_.graphs) {
       launch_counter counter;
       enqueue_step(make_context(counter), key);
@@ -354,8 +357,10 @@ class model {
     float mse_weight;
     bool constant_target;
     float target_value;
+    bool reuse_input_determined;
     auto tie() const {
-      return std::tie(batch, ph, backward, zero_grad_first, time_steps, mse_weight, constant_target, target_value);
+      return std::tie(batch, ph, backward, zero_grad_first, time_steps, mse_weight, constant_target, target_value,
+                      reuse_input_determined);
     }
     bool operator<(const step_key& o) const { return tie() < o.tie(); }
   };
@@ -497,7 +502,9 @@ class model {
       if constexpr (I > 0) {
         using L = typename Net::template layer_at<I>;
         constexpr std::size_t source = Net::template source_of<I>;
-        if constexpr (is_residual_add<L>) {
+        if (Net::input_determined[I] && key.reuse_input_determined) {
+          return;  // its output from the previous step is still this step's
+        } else if constexpr (is_residual_add<L>) {
           constexpr std::size_t second = static_cast<std::size_t>(Net::template second_source_of<I>);
           launch_elementwise(ctx, static_cast<long long>(batch_) * out_port<I>::size,
                              add_op{buf_[source].out, buf_[second].out, buf_[I].out});
