@@ -32,7 +32,7 @@ struct tiling {
     if constexpr (windows::is_max) {
       return false;  // the backward would need the spikes' argmax: the unfused pooling keeps that
     } else if constexpr (windows::is_adaptive) {
-      return in_h % out_h == 0 && in_w % out_w == 0;
+      return out_h <= in_h && out_w <= in_w && in_h % out_h == 0 && in_w % out_w == 0;
     } else {
       return Pool::stride == Pool::kernel && Pool::padding == 0;
     }
@@ -54,8 +54,8 @@ struct tiling {
     }
   }();
   static constexpr bool fusable = tiles_exactly && tile_h * tile_w <= max_window_elements;
-  static constexpr int tiles_h = (in_h + tile_h - 1) / tile_h;
-  static constexpr int tiles_w = (in_w + tile_w - 1) / tile_w;
+  static constexpr int tiles_h = tile_h > 0 ? (in_h + tile_h - 1) / tile_h : 0;
+  static constexpr int tiles_w = tile_w > 0 ? (in_w + tile_w - 1) / tile_w : 0;
   static constexpr int tiles_per_plane = tiles_h * tiles_w;
   static constexpr int in_plane = in_h * in_w;
   static constexpr int out_plane = out_h * out_w;

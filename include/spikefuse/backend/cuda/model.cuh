@@ -233,9 +233,12 @@ class model {
   std::vector<float> logits() { return download_vector(buf_[depth].out, static_cast<long long>(batch_) * classes); }
   std::vector<float> output_of(std::size_t layer) {
     if (layer <= depth && !output_stored(layer))
-      throw std::invalid_argument("spikefuse: the output of layer " + std::to_string(layer) +
-                                  " is not stored: the layer after it runs inside the neuron's kernel "
-                                  "(model_options::keep_fused_spikes stores a neuron's spikes)");
+      throw std::invalid_argument(
+          "spikefuse: the output of layer " + std::to_string(layer) + " is not stored: " +
+          (is_skipped_between(layer) ? std::string("this Scale runs inside the neuron's kernel with the pooling after it; "
+                                                   "read the pooling's output")
+                                     : std::string("the layer after it runs inside this neuron's kernel "
+                                                   "(model_options::keep_fused_spikes stores a neuron's spikes)")));
     return download_vector(buf_.at(layer).out, static_cast<long long>(batch_) * plan_.layers.at(layer).out_shape.size());
   }
   std::vector<float> membrane_of(std::size_t layer) {
@@ -396,6 +399,13 @@ class model {
     return context{stream_.get(), &blas_, &counter, options_.keep_fused_spikes};
   }
 
+  bool is_skipped_between(std::size_t layer) const {
+    bool skipped = false;
+    for_each_layer([&]<std::size_t I>() {
+      if (I == layer) skipped = skipped_between<I>;
+    });
+    return skipped;
+  }
   bool output_stored(std::size_t layer) const {
     bool stored = true;
     for_each_layer([&]<std::size_t I>() {
