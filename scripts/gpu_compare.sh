@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Issue 5's GPU run in one device call (at most 9.5 minutes): spikefuse against SpikingJelly on the same
+# GPU, and the kernel-level anchors.
+#   here:   bash scripts/gpu_bundle.sh                    # binaries, data, SpikingJelly wheels
+#   there:  bash scripts/gpu_compare.sh                   # device tool: carry ["gpu-bundle"]
+# Writes to $OUT (device tool) or bench/results/gpu-compare-<date>/:
+#   compare.json / compare.md   bench/compare/run.py --device cuda: workloads a-e, spikefuse vs SpikingJelly
+#                               (torch backend for OTTT/SLTT; BPTT with its fastest multi-step backend)
+#   anchors.json                cuda_anchors: neuron-only [32, 64, 65536] and Linear n->n + LIF (batch 16,
+#                               T 500), spikefuse against copy bandwidth and cuBLAS
+#   anchors_sj.jsonl            the same two configurations in SpikingJelly (fastest backend)
+# Then, here: python bench/compare/plot.py <out>/compare.json, and the tables into docs/benchmarks.md.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+out="${OUT:-bench/results/gpu-compare-$(date -u +%F)}"
+mkdir -p "$out"
+bundle=gpu-bundle
+if ! nvidia-smi -L > /dev/null 2>&1; then
+  echo "no GPU on this machine (nvidia-smi -L fails): run this on a GPU machine"
+  exit 2
+fi
+if [[ -f "$bundle/binaries.tar.xz" && ! -d "$bundle/bin" ]]; then
+  python3 -c "import tarfile, sys; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" "$bundle/binaries.tar.xz" "$bundle"
+fi
+export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+for d in /usr/local/lib/python3*/dist-packages/nvidia/cublas/lib /opt/torch/.venv/lib/python3*/site-packages/nvidia/cu*/lib; do
+  [[ -d "$d" ]] && LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$d"
+done
+ldconfig -p 2>/dev/null | grep -q libgomp.so.1 || LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$PWD/$bundle/lib"
+# The worker where run.py looks for it: <build>/bench/spikefuse_worker.
+mkdir -p "$bundle/build/bench" && cp "$bundle/bin/spikefuse_worker" "$bundle/build/bench/"
+sj=1
+if compgen -G "$bundle/wheels/*.whl" > /dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$bundle"/wheels/*.whl &&
+    export PYTHONPATH=/tmp/site || sj=0
+else
+  sj=0
+fi
+echo "device: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | head -1)"
+echo "commit: $(cat "$bundle/COMMIT" 2>/dev/null)"
+timeout 120 "$bundle/bin/cuda_anchors" "$out/anchors.json" | tee "$out/anchors.md"
+if [[ $sj -eq 1 ]]; then
+  for n in 4096 8192 16384; do
+    timeout 40 python3 bench/compare/sj_worker.py --workload linear_lif --rule bptt --batch 16 --T 500 --n "$n" --reps 10 \
+      --warmup 2 --device cuda >> "$out/anchors_sj.jsonl" || echo "linear_lif n=$n: SpikingJelly failed or timed out"
+  done
+  timeout 40 python3 bench/compare/sj_worker.py --workload neuron_only --rule bptt --batch 64 --T 32 --n 65536 --reps 10 \
+    --warmup 2 --device cuda >> "$out/anchors_sj.jsonl" || echo "neuron_only: SpikingJelly failed or timed out"
+  timeout 330 python3 bench/compare/run.py --device cuda --build "$bundle/build" --reps 20 --warmup 3 --sweep-reps 10 \
+    --timeout 60 --commit "$(head -c 12 "$bundle/COMMIT")" --out "$out/compare.json" | tee "$out/compare.md"
+else
+  echo "no SpikingJelly wheels in $bundle/wheels: the comparison needs them (scripts/gpu_bundle.sh downloads them)"
+fi
+ls -la "$out"
