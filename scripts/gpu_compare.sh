@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 5's GPU run in one device call (at most 9.5 minutes): spikefuse against SpikingJelly on the same
+# Issue 5's GPU run in one device call (time limits sum to 540 s): spikefuse against SpikingJelly on the same
 # GPU, and the kernel-level anchors.
 #   here:   bash scripts/gpu_bundle.sh                    # binaries, data, SpikingJelly wheels
 #   there:  bash scripts/gpu_compare.sh                   # device tool: carry ["gpu-bundle"]
@@ -41,12 +41,12 @@ echo "commit: $(cat "$bundle/COMMIT" 2>/dev/null)"
 timeout 120 "$bundle/bin/cuda_anchors" "$out/anchors.json" | tee "$out/anchors.md"
 if [[ $sj -eq 1 ]]; then
   for n in 4096 8192 16384; do
-    timeout 40 python3 bench/compare/sj_worker.py --workload linear_lif --rule bptt --batch 16 --T 500 --n "$n" --reps 10 \
+    timeout 30 python3 bench/compare/sj_worker.py --workload linear_lif --rule bptt --batch 16 --T 500 --n "$n" --reps 10 \
       --warmup 2 --device cuda >> "$out/anchors_sj.jsonl" || echo "linear_lif n=$n: SpikingJelly failed or timed out"
   done
-  timeout 40 python3 bench/compare/sj_worker.py --workload neuron_only --rule bptt --batch 64 --T 32 --n 65536 --reps 10 \
+  timeout 30 python3 bench/compare/sj_worker.py --workload neuron_only --rule bptt --batch 64 --T 32 --n 65536 --reps 10 \
     --warmup 2 --device cuda >> "$out/anchors_sj.jsonl" || echo "neuron_only: SpikingJelly failed or timed out"
-  timeout 330 python3 bench/compare/run.py --device cuda --build "$bundle/build" --reps 20 --warmup 3 --sweep-reps 10 \
+  timeout 300 python3 bench/compare/run.py --device cuda --build "$bundle/build" --reps 20 --warmup 3 --sweep-reps 10 \
     --timeout 60 --commit "$(head -c 12 "$bundle/COMMIT")" --out "$out/compare.json" | tee "$out/compare.md"
 else
   echo "no SpikingJelly wheels in $bundle/wheels: the comparison needs them (scripts/gpu_bundle.sh downloads them)"
