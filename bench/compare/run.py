@@ -144,17 +144,17 @@ def main():
 
     info = machine(args)
     print("# %s; %s; commit %s" % (info["date"], info["device"], info["commit"]), flush=True)
+    out = args.out or os.path.join(ROOT, "bench", "results", "%s-%s-compare.json" % (info["date"], args.device))
     rows = []
     for spec in workloads(args):
         row = run_one(args, *spec)
         rows.append(row)
+        with open(out, "w") as f:  # after every row: a run cut short by a time limit keeps what it measured
+            json.dump({"machine": info, "rows": rows}, f, indent=1)
         shown = ("%.1f ms, %s MiB" % (row["median_ms"], mib(row["peak_bytes"]))) if "median_ms" in row else row["error"]
         print("  %s %-9s %-5s batch %-3d T %-2d %-12s %s" % (spec[0], spec[1], spec[2], spec[3], spec[4], spec[5], shown),
               file=sys.stderr, flush=True)
     print_table(rows)
-    out = args.out or os.path.join(ROOT, "bench", "results", "%s-%s-compare.json" % (info["date"], args.device))
-    with open(out, "w") as f:
-        json.dump({"machine": info, "rows": rows}, f, indent=1)
     print("raw rows: %s" % os.path.relpath(out, ROOT))
 
 
