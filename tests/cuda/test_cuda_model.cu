@@ -431,21 +431,20 @@ using ConvSlttNet = sf::Network<
     sf::Residual<sf::Body<sf::Conv2d<8, 3, sf::conv_opts{.stride = 2, .padding = 1}>>,
                  sf::Shortcut<sf::Conv2d<8, 1, sf::conv_opts{.stride = 2}>>>,
     sf::AdaptiveAvgPool2d<1>, sf::Flatten, sf::Linear<10>>;
+// Three poolings after neurons: directly, through a Scale, and the last one global.
+template <class Neuron, class Pool, class GlobalPool>
+using PoolNet =
+    sf::Network<sf::Input<2, 9, 9>, sf::Conv2d<4, 3, sf::conv_opts{.padding = 1}>, Neuron, Pool,
+                sf::Conv2d<6, 3, sf::conv_opts{.padding = 1}>, Neuron, sf::Scale<2.74f>, Pool,
+                sf::Conv2d<8, 3, sf::conv_opts{.padding = 1}>, Neuron, sf::Scale<0.5f>, GlobalPool, sf::Flatten,
+                sf::Linear<10>>;
 // Poolings done by the neuron's kernels (backend/neuron_pool.hpp): AvgPool2d<2> over an odd plane
 // (9 → 4: the last row and column feed no window), through a Scale, and a global AdaptiveAvgPool2d.
 template <class Neuron>
-using FusedPoolNet =
-    sf::Network<sf::Input<2, 9, 9>, sf::Conv2d<4, 3, sf::conv_opts{.padding = 1}>, Neuron, sf::AvgPool2d<2>,
-                sf::Conv2d<6, 3, sf::conv_opts{.padding = 1}>, Neuron, sf::Scale<2.74f>, sf::AvgPool2d<2>,
-                sf::Conv2d<8, 3, sf::conv_opts{.padding = 1}>, Neuron, sf::Scale<0.5f>, sf::AdaptiveAvgPool2d<1>,
-                sf::Flatten, sf::Linear<10>>;
-// FusedPoolNet with max poolings, which stay separate kernels.
+using FusedPoolNet = PoolNet<Neuron, sf::AvgPool2d<2>, sf::AdaptiveAvgPool2d<1>>;
+// The same with max poolings, which stay separate kernels.
 template <class Neuron>
-using MaxPoolNet =
-    sf::Network<sf::Input<2, 9, 9>, sf::Conv2d<4, 3, sf::conv_opts{.padding = 1}>, Neuron, sf::MaxPool2d<2>,
-                sf::Conv2d<6, 3, sf::conv_opts{.padding = 1}>, Neuron, sf::Scale<2.74f>, sf::MaxPool2d<2>,
-                sf::Conv2d<8, 3, sf::conv_opts{.padding = 1}>, Neuron, sf::Scale<0.5f>, sf::MaxPool2d<2>,
-                sf::Flatten, sf::Linear<10>>;
+using MaxPoolNet = PoolNet<Neuron, sf::MaxPool2d<2>, sf::MaxPool2d<2>>;
 // A convolution whose im2col columns do not fit one chunk at batch 16 (12 samples, then 4).
 using ChunkedConvNet = sf::Network<sf::Input<32, 32, 32>, sf::Conv2d<32, 3, sf::conv_opts{.padding = 1}>, sf::SLTTLIF<>,
                                    sf::AdaptiveAvgPool2d<1>, sf::Flatten, sf::Linear<10>>;

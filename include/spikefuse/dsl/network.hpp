@@ -154,12 +154,10 @@ struct Network {
   /// already in place is this step's too and the backends do not recompute it. The head (node
   /// depth) is always computed: its kernel may add a bias in place.
   static constexpr auto input_determined = [] {
-    std::array<bool, depth + 1> determined{};
-    determined[0] = true;
+    std::array<bool, depth + 1> determined{};  // node 0, the input itself, is never computed
     for (std::size_t i = 1; i < depth; ++i)
       determined[i] = dsl::node_table<nodes>::stateless_function[i] && second_sources[i] < 0 &&
-                      determined[static_cast<std::size_t>(sources[i])];
-    determined[0] = false;  // the input itself is never "computed"
+                      (sources[i] == 0 || determined[static_cast<std::size_t>(sources[i])]);
     return determined;
   }();
 

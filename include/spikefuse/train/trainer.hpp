@@ -49,6 +49,13 @@ struct step_encoder {
   void operator()(int t, float* input) const { write(t, input); }
 };
 
+/// Step t sees the same input and the same parameters as step t − 1 (a static input, no update in
+/// between), so the layers that see only those (Network::input_determined) keep their outputs.
+/// Every backend's batch loop asks this; evaluation passes per_batch (it never updates).
+inline bool input_and_parameters_unchanged(int t, const step_encoder& encode, update_schedule schedule) {
+  return t > 0 && encode.same_every_step && schedule == update_schedule::per_batch;
+}
+
 /// The error for a loss that became `loss` (NaN or infinite) at step t.
 inline non_finite_loss non_finite_loss_at(int t, float loss) {
   return non_finite_loss("spikefuse: the loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
@@ -89,9 +96,7 @@ batch_result host_train_batch(Model& model, optimizer& opt, float lr, int batch,
   for (int t = 0; t < time_steps; ++t) {
     const bool with_grad = backward_at[static_cast<std::size_t>(t)] != 0;
     if (t == 0 || !encode.same_every_step) encode(t, model.input());
-    // Same image, same weights (no update since the last step): the layers that see only those keep their outputs.
-    const bool unchanged = t > 0 && encode.same_every_step && schedule == update_schedule::per_batch;
-    model.forward(with_grad ? phase::train : phase::train_no_grad, unchanged);
+    model.forward(with_grad ? phase::train : phase::train_no_grad, input_and_parameters_unchanged(t, encode, schedule));
     const float loss_t = step_loss(loss_cfg, batch, classes, model.logits(), labels, time_steps, model.logits_grad());
     if (!std::isfinite(loss_t)) throw non_finite_loss_at(t, loss_t);
     result.loss += loss_t;
@@ -135,7 +140,7 @@ int evaluate_batch(Model& model, int batch, int time_steps, const step_encoder& 
     model.reset_state(batch, phase::eval);
     for (int t = 0; t < time_steps; ++t) {
       if (t == 0 || !encode.same_every_step) encode(t, model.input());
-      model.forward(phase::eval, t > 0 && encode.same_every_step);
+      model.forward(phase::eval, input_and_parameters_unchanged(t, encode, update_schedule::per_batch));
     }
     return count_correct(batch, classes, model.logits_sum(), labels);
   }

@@ -95,23 +95,12 @@ struct fused_scale {
   float* out_trace = nullptr;
 };
 
-/// One forward step of `n` = batch × Features neurons. The trace advances in training phases of an
-/// OTTT neuron; ψ is kept only when a backward follows; `bias` (per feature) is added to x when given.
-template <class Neuron, long long Features, bool Scaled = false>
-void lif_forward(const context& ctx, phase ph, long long n, const float* x, const float* bias, float* v, float* trace,
-                 float* spike, float* psi, fused_scale scale = {}) {
-  if (n <= 0) return;
+/// Calls launch.template operator()<KeepTrace, KeepPsi>() for the phase: the trace advances in
+/// training phases of an OTTT neuron; ψ is kept only when a backward follows.
+template <class Neuron, class Launch>
+void with_kept_state(phase ph, Launch&& launch) {
   const bool keep_trace = Neuron::keeps_trace && is_training(ph);
   const bool keep_psi = ph == phase::train;
-  const auto launch = [&]<bool KeepTrace, bool KeepPsi>() {
-    if (bias) {
-      lif_forward_kernel<Neuron, Features, KeepTrace, KeepPsi, true, Scaled><<<lif_blocks(n), threads_per_block, 0, ctx.stream>>>(
-          n, x, bias, v, trace, spike, psi, scale.factor, scale.out, scale.out_trace);
-    } else {
-      lif_forward_kernel<Neuron, Features, KeepTrace, KeepPsi, false, Scaled><<<lif_blocks(n), threads_per_block, 0, ctx.stream>>>(
-          n, x, bias, v, trace, spike, psi, scale.factor, scale.out, scale.out_trace);
-    }
-  };
   if (keep_trace && keep_psi) {
     launch.template operator()<true, true>();
   } else if (keep_psi) {
@@ -121,6 +110,23 @@ void lif_forward(const context& ctx, phase ph, long long n, const float* x, cons
   } else {
     launch.template operator()<false, false>();
   }
+}
+
+/// One forward step of `n` = batch × Features neurons. The trace advances in training phases of an
+/// OTTT neuron; ψ is kept only when a backward follows; `bias` (per feature) is added to x when given.
+template <class Neuron, long long Features, bool Scaled = false>
+void lif_forward(const context& ctx, phase ph, long long n, const float* x, const float* bias, float* v, float* trace,
+                 float* spike, float* psi, fused_scale scale = {}) {
+  if (n <= 0) return;
+  with_kept_state<Neuron>(ph, [&]<bool KeepTrace, bool KeepPsi>() {
+    if (bias) {
+      lif_forward_kernel<Neuron, Features, KeepTrace, KeepPsi, true, Scaled><<<lif_blocks(n), threads_per_block, 0, ctx.stream>>>(
+          n, x, bias, v, trace, spike, psi, scale.factor, scale.out, scale.out_trace);
+    } else {
+      lif_forward_kernel<Neuron, Features, KeepTrace, KeepPsi, false, Scaled><<<lif_blocks(n), threads_per_block, 0, ctx.stream>>>(
+          n, x, bias, v, trace, spike, psi, scale.factor, scale.out, scale.out_trace);
+    }
+  });
   ctx.kernel_launched();
 }
 
@@ -247,17 +253,9 @@ template <class Neuron, class Tiling>
 void lif_pool_forward(const context& ctx, phase ph, long long planes, const neuron_pool::forward_buffers& b, float scale) {
   const long long tiles = planes * Tiling::tiles_per_plane;
   if (tiles <= 0) return;
-  const bool keep_trace = Neuron::keeps_trace && is_training(ph);
-  const bool keep_psi = ph == phase::train;
-  if (keep_trace && keep_psi) {
-    launch_elementwise(ctx, tiles, lif_pool_forward_op<Neuron, Tiling, true, true>{b, scale});
-  } else if (keep_psi) {
-    launch_elementwise(ctx, tiles, lif_pool_forward_op<Neuron, Tiling, false, true>{b, scale});
-  } else if (keep_trace) {
-    launch_elementwise(ctx, tiles, lif_pool_forward_op<Neuron, Tiling, true, false>{b, scale});
-  } else {
-    launch_elementwise(ctx, tiles, lif_pool_forward_op<Neuron, Tiling, false, false>{b, scale});
-  }
+  with_kept_state<Neuron>(ph, [&]<bool KeepTrace, bool KeepPsi>() {
+    launch_elementwise(ctx, tiles, lif_pool_forward_op<Neuron, Tiling, KeepTrace, KeepPsi>{b, scale});
+  });
 }
 
 template <class Neuron, class Tiling>

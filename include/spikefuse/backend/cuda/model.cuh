@@ -232,13 +232,8 @@ class model {
   std::vector<float> logits_sum() { return download_vector(buf_[depth].logits_sum, static_cast<long long>(batch_) * classes); }
   std::vector<float> logits() { return download_vector(buf_[depth].out, static_cast<long long>(batch_) * classes); }
   std::vector<float> output_of(std::size_t layer) {
-    if (layer <= depth && !output_stored(layer))
-      throw std::invalid_argument(
-          "spikefuse: the output of layer " + std::to_string(layer) + " is not stored: " +
-          (is_skipped_between(layer) ? std::string("this Scale runs inside the neuron's kernel with the pooling after it; "
-                                                   "read the pooling's output")
-                                     : std::string("the layer after it runs inside this neuron's kernel "
-                                                   "(model_options::keep_fused_spikes stores a neuron's spikes)")));
+    if (const char* why = why_output_not_stored(layer))
+      throw std::invalid_argument("spikefuse: the output of layer " + std::to_string(layer) + " is not stored: " + why);
     return download_vector(buf_.at(layer).out, static_cast<long long>(batch_) * plan_.layers.at(layer).out_shape.size());
   }
   std::vector<float> membrane_of(std::size_t layer) {
@@ -399,19 +394,18 @@ class model {
     return context{stream_.get(), &blas_, &counter, options_.keep_fused_spikes};
   }
 
-  bool is_skipped_between(std::size_t layer) const {
-    bool skipped = false;
+  /// Why the step does not write node `layer`'s output buffer, or null when it does.
+  const char* why_output_not_stored(std::size_t layer) const {
+    const char* why = nullptr;
     for_each_layer([&]<std::size_t I>() {
-      if (I == layer) skipped = skipped_between<I>;
+      if (I != layer) return;
+      if (skipped_between<I>) {
+        why = "this Scale runs inside the neuron's kernel with the pooling after it; read the pooling's output";
+      } else if (spikes_read_inside_kernel<I> && !options_.keep_fused_spikes) {
+        why = "the layer after it runs inside this neuron's kernel (model_options::keep_fused_spikes stores a neuron's spikes)";
+      }
     });
-    return skipped;
-  }
-  bool output_stored(std::size_t layer) const {
-    bool stored = true;
-    for_each_layer([&]<std::size_t I>() {
-      if (I == layer) stored = !skipped_between<I> && !(spikes_read_inside_kernel<I> && !options_.keep_fused_spikes);
-    });
-    return stored;
+    return why;
   }
 
   float* slot(int k) const { return k < optimizer_slots_ ? slots_ + static_cast<long long>(k) * num_params_ : nullptr; }

@@ -33,9 +33,8 @@ batch_result device_train_batch(model<Net>& m, optimizer& opt, float lr, int bat
       m.upload_input();
     }
     const bool update_now = schedule == update_schedule::per_step && with_grad;
-    // Same image, same weights (no update since the last step): the layers that see only those keep their outputs.
-    const bool unchanged = t > 0 && encode.same_every_step && schedule == update_schedule::per_batch;
-    m.step(with_grad ? phase::train : phase::train_no_grad, with_grad, update_now, time_steps, loss_cfg, unchanged);
+    m.step(with_grad ? phase::train : phase::train_no_grad, with_grad, update_now, time_steps, loss_cfg,
+           input_and_parameters_unchanged(t, encode, schedule));
     any_backward = any_backward || with_grad;
     if (watch_steps) {
       const loss_accumulator acc = m.read_loss();
@@ -74,7 +73,8 @@ int device_evaluate_batch(model<Net>& m, int batch, int time_steps, const step_e
       encode(t, m.input_staging());
       m.upload_input();
     }
-    m.step(phase::eval, false, false, time_steps, loss_config{}, t > 0 && encode.same_every_step);
+    m.step(phase::eval, false, false, time_steps, loss_config{},
+           input_and_parameters_unchanged(t, encode, update_schedule::per_batch));
   }
   const auto sums = m.logits_sum();
   return count_correct(batch, model<Net>::classes, sums.data(), labels);
