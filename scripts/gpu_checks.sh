@@ -99,5 +99,8 @@ if compgen -G "$bundle/data/*.gz" > /dev/null; then
 fi
 echo >> "$summary"
 echo "overall: $([[ $status -eq 0 ]] && echo PASS || echo FAIL)" >> "$summary"
+# The device tool brings back at most 8 files from $OUT: the summary and the JSON stay as they are, the
+# step logs travel as one archive (bench/results keeps it; tar -xzf logs.tar.gz reads them).
+(cd "$out" && tar -czf logs.tar.gz ./*.log && rm -f ./*.log)
 cat "$summary"
 exit $status

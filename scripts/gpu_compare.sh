@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Issue 5's GPU run in one device call (time limits sum to 540 s): spikefuse against SpikingJelly on the same
+# Issue 5's GPU run in one device call (at most BUDGET_S seconds, default 540): spikefuse against SpikingJelly on the same
 # GPU, and the kernel-level anchors.
 #   here:   bash scripts/gpu_bundle.sh                    # binaries, data, SpikingJelly wheels
 #   there:  bash scripts/gpu_compare.sh                   # device tool: carry ["gpu-bundle"]
 # Writes to $OUT (device tool) or bench/results/gpu-compare-<date>/:
-#   compare.json / compare.md   bench/compare/run.py --device cuda: workloads a-e, spikefuse vs SpikingJelly
+#   compare.json / compare.md   bench/compare/run.py --device cuda: workloads a-d, spikefuse vs SpikingJelly
 #                               (torch backend for OTTT/SLTT; BPTT with its fastest multi-step backend)
 #   anchors.json                cuda_anchors: neuron-only [32, 64, 65536] and Linear n->n + LIF (batch 16,
 #                               T 500), spikefuse against copy bandwidth and cuBLAS
 #   anchors_sj.jsonl            the same two configurations in SpikingJelly (fastest backend)
+#   sweep.json / sweep.md       workload e, the T sweep, with the time that is left
 # Then, here: python bench/compare/plot.py <out>/compare.json, and the tables into docs/benchmarks.md.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -38,16 +39,27 @@ else
 fi
 echo "device: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | head -1)"
 echo "commit: $(cat "$bundle/COMMIT" 2>/dev/null)"
-timeout 120 "$bundle/bin/cuda_anchors" "$out/anchors.json" | tee "$out/anchors.md"
+# One device call may be cut short by the session's device time: BUDGET_S (default 540) is what this
+# script may spend, and the steps run most-wanted first, each within min(its own cap, what is left).
+budget="${BUDGET_S:-540}"
+cap() { local left=$((budget - SECONDS - 5)); (( left < $1 )) && echo $(( left > 1 ? left : 1 )) || echo "$1"; }
+commit12="$(head -c 12 "$bundle/COMMIT")"
 if [[ $sj -eq 1 ]]; then
-  for n in 4096 8192 16384; do
-    timeout 30 python3 bench/compare/sj_worker.py --workload linear_lif --rule bptt --batch 16 --T 500 --n "$n" --reps 10 \
+  # a-d: spikefuse against SpikingJelly, per batch (the JSON is written after every row).
+  timeout "$(cap 240)" python3 bench/compare/run.py --device cuda --build "$bundle/build" --workloads abcd --reps 20 --warmup 3 \
+    --timeout 60 --commit "$commit12" --out "$out/compare.json" | tee "$out/compare.md"
+fi
+timeout "$(cap 90)" "$bundle/bin/cuda_anchors" "$out/anchors.json" | tee "$out/anchors.md"
+if [[ $sj -eq 1 ]]; then
+  for n in 4096 16384; do
+    timeout "$(cap 30)" python3 bench/compare/sj_worker.py --workload linear_lif --rule bptt --batch 16 --T 500 --n "$n" --reps 10 \
       --warmup 2 --device cuda >> "$out/anchors_sj.jsonl" || echo "linear_lif n=$n: SpikingJelly failed or timed out"
   done
-  timeout 30 python3 bench/compare/sj_worker.py --workload neuron_only --rule bptt --batch 64 --T 32 --n 65536 --reps 10 \
+  timeout "$(cap 30)" python3 bench/compare/sj_worker.py --workload neuron_only --rule bptt --batch 64 --T 32 --n 65536 --reps 10 \
     --warmup 2 --device cuda >> "$out/anchors_sj.jsonl" || echo "neuron_only: SpikingJelly failed or timed out"
-  timeout 300 python3 bench/compare/run.py --device cuda --build "$bundle/build" --reps 20 --warmup 3 --sweep-reps 10 \
-    --timeout 60 --commit "$(head -c 12 "$bundle/COMMIT")" --out "$out/compare.json" | tee "$out/compare.md"
+  # e: the T sweep, with whatever time is left.
+  timeout "$(cap 300)" python3 bench/compare/run.py --device cuda --build "$bundle/build" --workloads e --reps 20 --warmup 2 \
+    --sweep-reps 10 --timeout 60 --commit "$commit12" --out "$out/sweep.json" | tee "$out/sweep.md"
 else
   echo "no SpikingJelly wheels in $bundle/wheels: the comparison needs them (scripts/gpu_bundle.sh downloads them)"
 fi
