@@ -25,17 +25,39 @@ FAMILIES = [
     ("GEMM (cuBLAS)", r"gemm|cutlass|sm\d\d_xmma|ampere_|hopper_|splitKreduce|gemv"),
     ("im2col / col2im", r"im2col|col2im|unfold|fold"),
     ("neuron (LIF, fused Scale / pooling)", r"lif|neuron"),
+    ("conv gather / scatter (+ bias)", r"gather|scatter"),
     ("batch norm", r"batch_norm|bn_"),
     ("weight standardization", r"standardi"),
     ("pooling", r"pool"),
     ("bias / reductions", r"bias|reduce|sum"),
+    ("residual add", r"^add_op$"),
     ("optimizer", r"adam|sgd|optimizer|momentum"),
     ("loss / head", r"loss|softmax|logit|head"),
 ]
 
 
+def first_template_argument(name, after):
+    """'... elementwise_kernel<spikefuse::im2col_op>(...)' with after='elementwise_kernel<' -> 'im2col_op'."""
+    start = name.index(after) + len(after)
+    depth, end = 0, start
+    while end < len(name):
+        ch = name[end]
+        if ch == "<":
+            depth += 1
+        elif ch == ">" and depth == 0 or ch == "," and depth == 0:
+            break
+        elif ch == ">":
+            depth -= 1
+        end += 1
+    return short_name(name[start:end])
+
+
 def short_name(name):
-    """'void spikefuse::cuda::detail::lif_forward<A, B>(float *, ...)' -> 'lif_forward'."""
+    """'void spikefuse::cuda::detail::lif_forward<A, B>(float *, ...)' -> 'lif_forward'; the generic
+    element-wise kernel and CUTLASS's Kernel2 are named by their operation / configuration."""
+    for wrapper in ("elementwise_kernel<", "cutlass::Kernel2<"):
+        if wrapper in name:
+            return first_template_argument(name, wrapper)
     n = name
     depth, out = 0, []
     for ch in n:  # drop template arguments

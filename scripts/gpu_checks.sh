@@ -8,7 +8,7 @@
 #   1. test_cuda_neuron   every neuron kernel against the CPU reference (bit-exact spikes, v, trace)
 #   2. test_cuda_model    CUDA backend against the CPU backend: per-step spikes, gradients, weights after
 #                         20 updates, plain launches and CUDA graphs, launch counts, error paths
-#   3. compute-sanitizer  memcheck and racecheck on both tests (the model test in its --quick mode;
+#   3. compute-sanitizer  memcheck and racecheck on both tests (the model test in its --quick and --race modes;
 #                         its racecheck runs last, with the time that is left)
 #   4. cuda_neuron_bandwidth   fused LIF kernels vs device copy vs unfused, 64K..64M neurons
 #   5. cuda_train_step    Fashion-MNIST MLP step time with/without graphs, T = 4/16/64, memory, launches
@@ -104,7 +104,7 @@ if compgen -G "$bundle/data/*.gz" > /dev/null; then
 fi
 # racecheck instruments every shared-memory access: the slowest check (over 60 s on an H200 on
 # 2026-11-27), so it runs last, with what is left.
-sanitize racecheck model 240 "$bin/test_cuda_model" --quick
+sanitize racecheck model 240 "$bin/test_cuda_model" --race
 echo >> "$summary"
 echo "overall: $([[ $status -eq 0 ]] && echo PASS || echo FAIL)" >> "$summary"
 # The device tool brings back at most 8 files from $OUT: the summary and the JSON stay as they are, the
