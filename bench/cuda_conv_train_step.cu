@@ -1,6 +1,7 @@
 // CUDA benchmark: time and device memory of one training batch of the papers' CIFAR networks on synthetic 3×32×32 data:
 // OTTT VGG-11-WS (OTTT_A) at batch 128 for T = 2, 6, 12 (memory must not grow with T) and the SLTT ResNet-18 at T = 6,
-// fp32 and tf32 GEMMs, CUDA graphs on.
+// fp32 and tf32 GEMMs, CUDA graphs on; both at T = 6 once more with the convolutions through cuDNN
+// (model_options::convolutions = cudnn) instead of im2col + cuBLAS, which is what decides between the two.
 //
 //   cuda_conv_train_step [out.json]        (default conv_train_step.json)
 //
@@ -34,7 +35,7 @@ constexpr int kWarmupBatches = 2;
 constexpr int kTimedBatches = 10;
 
 struct row {
-  std::string network, precision;
+  std::string network, precision, convolutions;
   int T = 0;
   double ms_per_batch = 0, min_ms = 0;
   std::size_t allocated_bytes = 0;
@@ -50,11 +51,13 @@ std::size_t free_device_bytes() {
 }
 
 template <class Net>
-row bench_network(const char* name, int T, sfc::gemm_precision precision) {
+row bench_network(const char* name, int T, sfc::gemm_precision precision,
+                  sfc::convolution_backend convolutions = sfc::convolution_backend::im2col) {
   row r;
   r.network = name;
   r.T = T;
   r.precision = precision == sfc::gemm_precision::tf32 ? "tf32" : "fp32";
+  r.convolutions = convolutions == sfc::convolution_backend::cudnn ? "cudnn" : "im2col";
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> u(-2.f, 2.f);
   std::vector<float> images(static_cast<std::size_t>(kBatch) * Net::input_size);
@@ -67,7 +70,7 @@ row bench_network(const char* name, int T, sfc::gemm_precision precision) {
   SF_CUDA_CHECK(cudaDeviceSynchronize());
   const std::size_t free_before = free_device_bytes();
   {
-    sfc::model<Net> m(kBatch, 1, 1, sfc::model_options{.graphs = true, .precision = precision});
+    sfc::model<Net> m(kBatch, 1, 1, sfc::model_options{.graphs = true, .precision = precision, .convolutions = convolutions});
     sf::optimizer opt(sf::optimizer_config{.kind = sf::optimizer_kind::sgd, .momentum = 0.9f});
     auto one = [&] {
       const auto t0 = std::chrono::steady_clock::now();
@@ -85,7 +88,8 @@ row bench_network(const char* name, int T, sfc::gemm_precision precision) {
     r.allocated_bytes = m.allocated_bytes();
     r.launches = m.last_step_launches();
   }
-  std::printf("%-22s %-5s %3d %11.2f %11.2f %10.1f %10.1f %6d %9.4f\n", r.network.c_str(), r.precision.c_str(), r.T,
+  std::printf("%-22s %-6s %-5s %3d %11.2f %11.2f %10.1f %10.1f %6d %9.4f\n", r.network.c_str(), r.convolutions.c_str(),
+              r.precision.c_str(), r.T,
               r.ms_per_batch, r.ms_per_batch / T, r.allocated_bytes / 1048576.0, r.device_bytes / 1048576.0,
               r.launches.total(), r.last_loss);
   return r;
@@ -98,7 +102,7 @@ int main(int argc, char** argv) {
   const std::string json_path = argc > 1 ? argv[1] : "conv_train_step.json";
   std::printf("device: %s, batch %d, synthetic 3x32x32, graphs on, median of %d batches\n",
               sfc::device_description().c_str(), kBatch, kTimedBatches);
-  std::printf("%-22s %-5s %3s %11s %11s %10s %10s %6s %9s\n", "network", "gemm", "T", "ms/batch", "ms/step", "alloc MiB",
+  std::printf("%-22s %-6s %-5s %3s %11s %11s %10s %10s %6s %9s\n", "network", "conv", "gemm", "T", "ms/batch", "ms/step", "alloc MiB",
               "device MiB", "launch", "loss");
   std::vector<row> rows;
   using VGG = sf::models::ottt_vgg11_ws<>;
@@ -108,6 +112,14 @@ int main(int argc, char** argv) {
     for (const int T : {2, 6, 12}) rows.push_back(bench_network<VGG>("ottt_vgg11_ws", T, precision));
   for (const auto precision : {sfc::gemm_precision::fp32, sfc::gemm_precision::tf32})
     rows.push_back(bench_network<ResNet>("sltt_preact_resnet18", 6, precision));
+  try {
+    for (const auto precision : {sfc::gemm_precision::fp32, sfc::gemm_precision::tf32}) {
+      rows.push_back(bench_network<VGG>("ottt_vgg11_ws", 6, precision, sfc::convolution_backend::cudnn));
+      rows.push_back(bench_network<ResNet>("sltt_preact_resnet18", 6, precision, sfc::convolution_backend::cudnn));
+    }
+  } catch (const sfc::cuda_error& e) {
+    std::printf("cudnn rows skipped: %s\n", e.what());
+  }
 
   bench::json j;
   j.open()
@@ -118,6 +130,7 @@ int main(int argc, char** argv) {
     j.open()
         .field("network", r.network)
         .field("precision", r.precision)
+        .field("convolutions", r.convolutions)
         .field("T", r.T)
         .field("ms_per_batch", r.ms_per_batch)
         .field("min_ms_per_batch", r.min_ms)

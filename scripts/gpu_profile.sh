@@ -35,6 +35,7 @@ profile() {  # profile NAME SECONDS WORKER-ARGS...: one warm-up batch and one ti
 profile vgg11ws_ottt_fp32 100 --workload vgg11ws --rule ottt --batch 128
 profile resnet18_sltt_fp32 100 --workload resnet18 --rule sltt --batch 128
 profile csnn_ottt_fp32 40 --workload csnn --rule ottt --batch 128
+profile vgg11ws_ottt_fp32_cudnn 100 --workload vgg11ws --rule ottt --batch 128 --conv cudnn
 grep -v "^==PROF==" "$out/ncu_stderr.log" | tail -20
 # One archive: the device tool brings back at most 8 files, and gpu_checks.sh may share the folder.
 (cd "$out" && tar -czf ncu_profile.tar.gz ncu_*.csv ncu_stderr.log && rm -f ncu_*.csv ncu_stderr.log)

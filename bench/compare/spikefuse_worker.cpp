@@ -1,7 +1,7 @@
 // spikefuse side of bench/compare: times one workload (a training batch of T online steps + the optimizer update) and prints one JSON line.
 //
 //   spikefuse_worker --workload mlp|csnn|vgg11ws|resnet18 --rule ottt|sltt --batch B --T T
-//                    [--reps 20] [--warmup 3] [--device cpu|cuda] [--precision fp32|tf32]
+//                    [--reps 20] [--warmup 3] [--device cpu|cuda] [--precision fp32|tf32] [--conv im2col|cudnn]
 //
 // The work is bench/compare/sj_worker.py's, step for step: a fixed uniform [0, 1) input at every
 // step (direct encoding), random labels, loss ((1 − 0.05)·CE + 0.05·MSE(one-hot))/T with a backward
@@ -36,7 +36,7 @@ namespace sf = spikefuse;
 namespace {
 
 struct options {
-  std::string workload = "mlp", rule = "ottt", device = "cpu", precision = "fp32";
+  std::string workload = "mlp", rule = "ottt", device = "cpu", precision = "fp32", conv = "im2col";
   int batch = 128, T = 6, reps = 20, warmup = 3;
 };
 
@@ -101,7 +101,8 @@ measurement measure(const options& o, bool sgd) {
   if (o.device == "cuda") {
 #if defined(__CUDACC__)
     sf::cuda::model<Net> model(o.batch, slots, 1,
-                               sf::cuda::model_options{.precision = sf::cuda::parse_gemm_precision(o.precision)});
+                               sf::cuda::model_options{.precision = sf::cuda::parse_gemm_precision(o.precision),
+                                                       .convolutions = sf::cuda::parse_convolution_backend(o.conv)});
     run_batches<Net>(model, o, sgd, m);
     m.peak_bytes = static_cast<long long>(model.allocated_bytes());
     m.memory = "device_allocated";
@@ -156,6 +157,7 @@ int main(int argc, char** argv) {
   flags.add("warmup", o.warmup, "untimed batches first");
   flags.add("device", o.device, "cpu or cuda");
   flags.add("precision", o.precision, "GPU GEMMs: fp32 or tf32");
+  flags.add("conv", o.conv, "GPU convolutions: im2col (+ cuBLAS) or cudnn");
   try {
     if (!flags.parse(argc, argv)) {
       std::printf("%s", flags.help().c_str());
@@ -171,9 +173,9 @@ int main(int argc, char** argv) {
     const measurement m = dispatch(o);
     std::printf(
         "{\"impl\": \"spikefuse\", \"workload\": \"%s\", \"rule\": \"%s\", \"batch\": %d, \"T\": %d, \"device\": \"%s\", "
-        "\"precision\": \"%s\", \"median_ms\": %.4f, \"p10_ms\": %.4f, \"p90_ms\": %.4f, \"reps\": %d, \"peak_bytes\": %lld, "
+        "\"precision\": \"%s\", \"conv\": \"%s\", \"median_ms\": %.4f, \"p10_ms\": %.4f, \"p90_ms\": %.4f, \"reps\": %d, \"peak_bytes\": %lld, "
         "\"memory\": \"%s\", \"params\": %lld, \"last_loss\": %.6f}\n",
-        o.workload.c_str(), o.rule.c_str(), o.batch, o.T, o.device.c_str(), o.precision.c_str(), percentile(m.ms, 0.5),
+        o.workload.c_str(), o.rule.c_str(), o.batch, o.T, o.device.c_str(), o.precision.c_str(), o.conv.c_str(), percentile(m.ms, 0.5),
         percentile(m.ms, 0.1), percentile(m.ms, 0.9), o.reps, m.peak_bytes, m.memory.c_str(), m.params, m.last_loss);
     return 0;
   } catch (const std::exception& e) {

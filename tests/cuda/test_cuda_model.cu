@@ -160,8 +160,11 @@ struct run_config {
 /// optimizer state and statistics are set to the CPU model's after it, so later batches are compared
 /// from the same start.
 template <class Net>
-void compare_case(const run_config& cfg, bool graphs, std::vector<float>* final_weights) {  // NOLINT
-  std::printf("%s, T = %d, %s\n", cfg.name, cfg.time_steps, graphs ? "CUDA graphs" : "plain launches");
+void compare_case(const run_config& cfg, bool graphs, std::vector<float>* final_weights,  // NOLINT
+                  sf::cuda::convolution_backend convolutions = sf::cuda::convolution_backend::im2col) {
+  const bool cudnn = convolutions == sf::cuda::convolution_backend::cudnn;
+  std::printf("%s, T = %d, %s%s\n", cfg.name, cfg.time_steps, graphs ? "CUDA graphs" : "plain launches",
+              cudnn ? ", cuDNN convolutions" : "");
   constexpr int classes = Net::num_outputs;
   const int batches = cfg.schedule == sf::update_schedule::per_step ? updates / cfg.time_steps : updates;
   const auto data = make_data(batches + 1, Net::input_size, classes, 7u);
@@ -169,7 +172,8 @@ void compare_case(const run_config& cfg, bool graphs, std::vector<float>* final_
   sf::optimizer_config oc;  // Adam
   sf::cpu::model<Net> cpu(kBatch, 2, seed);
   // Spikes of neurons whose Scale / pooling is fused are kept, to compare them.
-  sf::cuda::model<Net> gpu(kBatch, 2, seed, sf::cuda::model_options{.graphs = graphs, .keep_fused_spikes = true});
+  sf::cuda::model<Net> gpu(kBatch, 2, seed,
+                           sf::cuda::model_options{.graphs = graphs, .keep_fused_spikes = true, .convolutions = convolutions});
   sf::optimizer cpu_opt(oc), gpu_opt(oc);
 
   std::vector<float> cpu_params(cpu.parameter_count()), gpu_params(cpu.parameter_count());
@@ -381,6 +385,23 @@ void check_launch_budget(const char* name, int expected_total, int saved_when_st
          std::string(name) + ": a static input skips the input-determined layers after step 0");
 }
 
+/// The convolutional nets again with model_options::convolutions = cudnn, against the same CPU
+/// model. Where libcudnn.so.9 cannot be loaded the cases are skipped with the reason (the option is
+/// the only part of spikefuse that needs cuDNN); any other cuDNN error fails.
+template <class OtttConvNet, class SlttConvNet>
+void check_cudnn_convolutions(const run_config& ottt, const run_config& sltt, bool quick) {
+  constexpr auto cudnn = sf::cuda::convolution_backend::cudnn;
+  try {
+    compare_case<OtttConvNet>(ottt, true, nullptr, cudnn);
+    compare_case<SlttConvNet>(sltt, true, nullptr, cudnn);
+    if (!quick) compare_case<SlttConvNet>(sltt, false, nullptr, cudnn);
+  } catch (const sf::cuda::cuda_error& e) {
+    const std::string why = e.what();
+    if (why.find("libcudnn.so.9") == std::string::npos && why.find("no cuDNN headers") == std::string::npos) throw;
+    std::printf("SKIP cuDNN convolutions: %s\n", why.c_str());
+  }
+}
+
 /// Sizes that are not multiples of 4 (the kernels' scalar tails), batches above the head kernel's 256
 /// threads and the bias reduction's 8-row tiles, and a smaller last batch (a second captured graph).
 void check_ragged_batches() {
@@ -544,6 +565,7 @@ int main(int argc, char** argv) {
       compare_case<ConvSlttNet>(sltt, true, nullptr);
       compare_case<FusedPoolNet<sf::OTTTLIF<>>>(ottt_a, true, nullptr);
       compare_case<FusedPoolNet<sf::SLTTLIF<>>>(sltt, true, nullptr);
+      check_cudnn_convolutions<ConvOtttNet, ConvSlttNet>(ottt_a, sltt, true);
     } else {
       for (bool graphs : {false, true}) {
         compare_case<OtttNet>(ottt_a, graphs, nullptr);
@@ -563,6 +585,7 @@ int main(int argc, char** argv) {
       }
       compare_case<ChunkedConvNet>(sltt, true, nullptr);
       compare_graph_and_plain<ConvSlttNet>(sltt);
+      check_cudnn_convolutions<ConvOtttNet, ConvSlttNet>(ottt_a, sltt, false);
       // Neuron + Scale + average pooling in one kernel each way.
       for (bool graphs : {false, true}) {
         compare_case<FusedPoolNet<sf::OTTTLIF<>>>(ottt_a, graphs, nullptr);

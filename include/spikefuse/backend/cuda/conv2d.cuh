@@ -1,11 +1,14 @@
 // CUDA Conv2d / WSConv2d: z = W ⋆ x + b by an im2col kernel + cuBLAS over chunks of samples; backward dW += δ·cols(x̂)ᵀ (β = 1), db += Σδ, dx = col2im(Wᵀ·δ).
 //
+// Or, with model_options::convolutions = cudnn, the same three products through cuDNN (cudnn_conv.cuh).
+//
 // The same lowering, chunking and GEMMs as the CPU backend (backend/cpu/conv2d.hpp), so both give
 // the same numbers up to the GEMMs' summation order. col2im gathers instead of scattering: each
 // input pixel sums the columns that read it, so no atomics and a fixed order. The standardised
 // weight Ŵ is recomputed before every forward (one block per output row, the shared ws:: math).
 #pragma once
 
+#include "spikefuse/backend/cuda/cudnn_conv.cuh"
 #include "spikefuse/backend/cuda/layer_impl.cuh"
 #include "spikefuse/backend/cuda/reduce.cuh"
 #include "spikefuse/backend/cuda/weight_standardization.cuh"
@@ -152,6 +155,26 @@ inline void conv2d_backward(const context& ctx, const conv_geometry& g, int batc
   }
 }
 
+/// The same two functions through cuDNN (model_options::convolutions = cudnn): no columns, NCHW in and out.
+inline void conv2d_forward_cudnn(const context& ctx, const conv_geometry& g, int batch, const float* in, const float* weight,
+                                 const float* bias, float* out) {
+  ctx.cudnn->forward(g, batch, in, weight, bias, out);
+  ctx.kernel_launched();  // counted per cuDNN call (it may run more than one kernel)
+  if (bias) ctx.kernel_launched();
+}
+
+inline void conv2d_backward_cudnn(const context& ctx, const conv_geometry& g, int batch, const float* kept,
+                                  const float* grad_out, const float* weight, float* grad_weight, float* grad_bias,
+                                  float* grad_in) {
+  ctx.cudnn->backward(g, batch, kept, grad_out, weight, grad_weight, grad_in);
+  ctx.kernel_launched();
+  if (grad_in) ctx.kernel_launched();
+  if (grad_bias) {
+    channel_sum_kernel<<<g.out_c, reduce_threads, 0, ctx.stream>>>(grad_out, grad_bias, batch, g.out_c, g.out_pixels());
+    ctx.kernel_launched();
+  }
+}
+
 template <class Conv>
 struct conv2d_layer_impl : stateless_layer {
   template <class In, class Out, class Fusion>
@@ -162,7 +185,11 @@ struct conv2d_layer_impl : stateless_layer {
       standardize(ctx, g.out_c, g.column_rows(), b.weight, b.gain, b.weight_hat);
       weight = b.weight_hat;
     }
-    conv2d_forward(ctx, g, batch, in.out, weight, b.bias, b.out, b.scratch);
+    if (ctx.cudnn) {
+      conv2d_forward_cudnn(ctx, g, batch, in.out, weight, b.bias, b.out);
+    } else {
+      conv2d_forward(ctx, g, batch, in.out, weight, b.bias, b.out, b.scratch);
+    }
   }
   template <class In, class Out, class Fusion, bool GradToInput>
   static void backward(const context& ctx, int batch, device_buffers& in, const device_buffers& b) {
@@ -174,10 +201,20 @@ struct conv2d_layer_impl : stateless_layer {
       const long long n = static_cast<long long>(g.out_c) * g.column_rows();
       float* grad_weight_hat = b.weight_hat + n;
       ctx.zero(grad_weight_hat, n);
-      conv2d_backward(ctx, g, batch, kept, b.grad_out, b.weight_hat, grad_weight_hat, b.grad_bias, grad_in, b.scratch);
+      backward_through(ctx, g, batch, kept, b.grad_out, b.weight_hat, grad_weight_hat, b.grad_bias, grad_in, b.scratch);
       standardize_backward(ctx, g.out_c, g.column_rows(), b.weight, b.gain, grad_weight_hat, b.grad_weight, b.grad_gain);
     } else {
-      conv2d_backward(ctx, g, batch, kept, b.grad_out, b.weight, b.grad_weight, b.grad_bias, grad_in, b.scratch);
+      backward_through(ctx, g, batch, kept, b.grad_out, b.weight, b.grad_weight, b.grad_bias, grad_in, b.scratch);
+    }
+  }
+
+ private:
+  static void backward_through(const context& ctx, const conv_geometry& g, int batch, const float* kept, const float* grad_out,
+                               const float* weight, float* grad_weight, float* grad_bias, float* grad_in, float* scratch) {
+    if (ctx.cudnn) {
+      conv2d_backward_cudnn(ctx, g, batch, kept, grad_out, weight, grad_weight, grad_bias, grad_in);
+    } else {
+      conv2d_backward(ctx, g, batch, kept, grad_out, weight, grad_weight, grad_bias, grad_in, scratch);
     }
   }
 };

@@ -21,6 +21,8 @@ struct launch_counter {
 };
 
 /// Where a layer enqueues its work. Everything goes to one stream, in order.
+class cudnn_convolutions;
+
 struct context {
   cudaStream_t stream;
   const blas_handle* blas;
@@ -28,6 +30,8 @@ struct context {
   /// Store the spikes of a neuron whose Scale or pooling runs in its kernel (nothing else reads
   /// them; model_options::keep_fused_spikes, for inspection).
   bool keep_fused_spikes = false;
+  /// Convolutions through cuDNN (model_options::convolutions), or null: im2col + cuBLAS.
+  const cudnn_convolutions* cudnn = nullptr;
 
   void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
             float beta, float* C, int ldc) const {

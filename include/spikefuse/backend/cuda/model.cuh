@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -56,6 +57,7 @@ struct model_options {
   gemm_precision precision = gemm_precision::fp32;
   int device = 0;
   bool keep_fused_spikes = false;  // store the spikes a fused Scale or pooling reads inside the neuron's kernel (output_of on that neuron)
+  convolution_backend convolutions = convolution_backend::im2col;  // Conv2d / WSConv2d: im2col + cuBLAS, or cuDNN
 };
 
 template <class Net>
@@ -79,6 +81,9 @@ class model {
         tensors_(parameter_layout<Net>()),
         device_(select_device(options.device)),
         blas_(stream_.get(), options.precision),
+        cudnn_(options.convolutions == convolution_backend::cudnn
+                   ? std::make_unique<cudnn_convolutions>(stream_.get(), options.precision)
+                   : nullptr),
         input_staging_{pinned_array<float>(input_floats()), pinned_array<float>(input_floats())},
         label_staging_(static_cast<std::size_t>(max_batch)),
         accumulator_host_(1) {
@@ -98,7 +103,9 @@ class model {
   const memory_plan& plan() const { return plan_; }
   /// Device bytes this model holds: the plan's buffers (each padded to 256 bytes), the
   /// bias-reduction workspace and the cuBLAS workspace.
-  std::size_t allocated_bytes() const { return arena_.capacity_bytes() + blas_.allocated_bytes(); }
+  std::size_t allocated_bytes() const {
+    return arena_.capacity_bytes() + blas_.allocated_bytes() + (cudnn_ ? cudnn_->allocated_bytes() : 0);
+  }
   int max_batch() const { return max_batch_; }
   int optimizer_slots() const { return optimizer_slots_; }
   int batch() const { return batch_; }
@@ -391,7 +398,7 @@ class model {
   }
 
   context make_context(launch_counter& counter) const {
-    return context{stream_.get(), &blas_, &counter, options_.keep_fused_spikes};
+    return context{stream_.get(), &blas_, &counter, options_.keep_fused_spikes, cudnn_.get()};
   }
 
   /// Why the step does not write node `layer`'s output buffer, or null when it does.
@@ -614,6 +621,7 @@ class model {
   int device_;  // selected before any other CUDA object is made
   cuda::stream stream_;
   blas_handle blas_;
+  std::unique_ptr<cudnn_convolutions> cudnn_;
   device_arena arena_;
   std::array<device_buffers, depth + 1> buf_{};
   float* params_ = nullptr;
