@@ -1,0 +1,30 @@
+// cuDNN is opened at run time (backend/cuda/cudnn_conv.cuh): every entry point spikefuse calls must resolve from libcudnn.so.9.
+//
+// Needs no GPU: loading the library and reading its version touch no device. Where cuDNN is not
+// installed at all the loader's own message is checked instead (it must name libcudnn.so.9 and the
+// im2col alternative), so a machine without cuDNN still tests that the option fails with its reason.
+#include <cstdio>
+#include <string>
+
+#include <spikefuse/backend/cuda/cudnn_conv.cuh>
+
+int main() {
+#if __has_include(<cudnn.h>)
+  try {
+    const auto& lib = spikefuse::cuda::cudnn_library::get();
+    const auto version = lib.cudnnGetVersion();
+    std::printf("cuDNN %zu: every entry point spikefuse uses resolved\n", static_cast<std::size_t>(version));
+    return version >= 90000 ? 0 : 1;
+  } catch (const spikefuse::cuda::cuda_error& e) {
+    const std::string why = e.what();
+    std::printf("%s\n", why.c_str());
+    const bool not_installed = why.find("libcudnn.so.9") != std::string::npos && why.find("im2col") != std::string::npos;
+    std::printf(not_installed ? "no cuDNN on this machine: the reason given is the expected one\n"
+                              : "FAIL: cuDNN was found but could not be used\n");
+    return not_installed ? 0 : 1;
+  }
+#else
+  std::printf("built without cudnn.h: the cuDNN option reports that at run time\n");
+  return 0;
+#endif
+}
