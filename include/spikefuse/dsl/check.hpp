@@ -9,7 +9,6 @@
 #include <boost/hana/type.hpp>
 
 #include <cstddef>
-#include <tuple>
 #include <type_traits>
 
 #include "spikefuse/dsl/graph.hpp"
@@ -95,32 +94,6 @@ struct input_port_of {
 template <int C, int H, int W>
 struct input_port_of<Input<C, H, W>> {
   using type = typename Input<C, H, W>::output;
-};
-
-/// ports = (port_0, port_1, ..., port_n), inferred node after node from the ports already known. A
-/// plain recursion keeps the compiler's instantiation trail short: one line per node up to the faulty one.
-template <class Known, class... Nodes>
-struct port_chain {
-  using ports = Known;
-};
-
-template <class... Known, class Node, class... Rest>
-struct port_chain<std::tuple<Known...>, Node, Rest...> {
-  using known = std::tuple<Known...>;
-  using in = std::tuple_element_t<Node::source, known>;
-  static_assert(in::size <= 2147483647, "spikefuse: a layer's input has more than 2^31 - 1 elements per sample");
-  template <int S>
-  struct second {
-    using type = std::tuple_element_t<S, known>;
-  };
-  template <int S>
-    requires(S < 0)
-  struct second<S> {
-    using type = void;
-  };
-  using out =
-      typename decltype(infer_layer<sizeof...(Known), typename Node::layer, in, typename second<Node::second_source>::type>())::type;
-  using ports = typename port_chain<std::tuple<Known..., out>, Rest...>::ports;
 };
 
 }  // namespace spikefuse::dsl
