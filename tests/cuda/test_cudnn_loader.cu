@@ -1,8 +1,10 @@
-// cuDNN is opened at run time (backend/cuda/cudnn_conv.cuh): every entry point spikefuse calls must resolve from libcudnn.so.9.
+// cuDNN is opened at run time (backend/cuda/cudnn_conv.cuh): every entry point spikefuse calls must resolve from libcudnn.so.9, and its parts must load.
 //
 // Needs no GPU: loading the library and reading its version touch no device. Where cuDNN is not
 // installed at all the loader's own message is checked instead (it must name libcudnn.so.9 and the
 // im2col alternative), so a machine without cuDNN still tests that the option fails with its reason.
+#include <dlfcn.h>
+
 #include <cstdio>
 #include <string>
 
@@ -14,7 +16,14 @@ int main() {
     const auto& lib = spikefuse::cuda::cudnn_library::get();
     const auto version = lib.cudnnGetVersion();
     std::printf("cuDNN %zu: every entry point spikefuse uses resolved\n", static_cast<std::size_t>(version));
-    return version >= 90000 ? 0 : 1;
+    // libcudnn.so.9 is a front that opens these on first use: they (and what they need) must load too.
+    bool all_loaded = true;
+    for (const char* part : {"libcudnn_graph.so.9", "libcudnn_ops.so.9", "libcudnn_cnn.so.9", "libcudnn_engines_precompiled.so.9"}) {
+      void* handle = dlopen(part, RTLD_LAZY | RTLD_LOCAL);
+      std::printf("  %-36s %s\n", part, handle ? "loads" : dlerror());
+      all_loaded = all_loaded && handle != nullptr;
+    }
+    return version >= 90000 && all_loaded ? 0 : 1;
   } catch (const spikefuse::cuda::cuda_error& e) {
     const std::string why = e.what();
     std::printf("%s\n", why.c_str());

@@ -68,6 +68,9 @@ class cudnn_library {
   X(cudnnGetConvolutionForwardAlgorithm_v7)                                                                              \
   X(cudnnGetConvolutionBackwardDataAlgorithm_v7)                                                                         \
   X(cudnnGetConvolutionBackwardFilterAlgorithm_v7)                                                                       \
+  X(cudnnGetConvolutionForwardWorkspaceSize)                                                                             \
+  X(cudnnGetConvolutionBackwardDataWorkspaceSize)                                                                        \
+  X(cudnnGetConvolutionBackwardFilterWorkspaceSize)                                                                      \
   X(cudnnConvolutionForward)                                                                                             \
   X(cudnnConvolutionBackwardData)                                                                                        \
   X(cudnnConvolutionBackwardFilter)                                                                                      \
@@ -126,6 +129,7 @@ class cudnn_convolutions {
       : lib_(&cudnn_library::get()), workspace_(workspace_bytes), precision_(precision) {
     SF_CUDA_CHECK(lib_->cudnnCreate(&handle_));
     SF_CUDA_CHECK(lib_->cudnnSetStream(handle_, stream));
+    warm_up(stream);
   }
   cudnn_convolutions(const cudnn_convolutions&) = delete;
   cudnn_convolutions& operator=(const cudnn_convolutions&) = delete;
@@ -204,35 +208,68 @@ class cudnn_convolutions {
                                                         CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     const cudnnMathType_t math = precision_ == gemm_precision::tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
     SF_CUDA_CHECK(lib_->cudnnSetConvolutionMathType(p->conv, math));
+    // In fp32 only the GEMM-like algorithms: FFT and Winograd are deterministic and FMA-only too, but
+    // round differently enough to move spikes across the threshold against the CPU backend.
     p->forward = choose<cudnnConvolutionFwdAlgoPerf_t>(
-        "forward", math, [&](int n, int* found, cudnnConvolutionFwdAlgoPerf_t* perf) {
+        "forward", math,
+        [&](int n, int* found, cudnnConvolutionFwdAlgoPerf_t* perf) {
           return lib_->cudnnGetConvolutionForwardAlgorithm_v7(handle_, p->input, p->filter, p->conv, p->output, n, found, perf);
+        },
+        [](cudnnConvolutionFwdAlgo_t a) {
+          return a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM || a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM ||
+                 a == CUDNN_CONVOLUTION_FWD_ALGO_GEMM || a == CUDNN_CONVOLUTION_FWD_ALGO_DIRECT;
+        },
+        [&](cudnnConvolutionFwdAlgo_t a, std::size_t* bytes) {
+          return lib_->cudnnGetConvolutionForwardWorkspaceSize(handle_, p->input, p->filter, p->conv, p->output, a, bytes);
         });
     p->backward_data = choose<cudnnConvolutionBwdDataAlgoPerf_t>(
-        "backward data", math, [&](int n, int* found, cudnnConvolutionBwdDataAlgoPerf_t* perf) {
+        "backward data", math,
+        [&](int n, int* found, cudnnConvolutionBwdDataAlgoPerf_t* perf) {
           return lib_->cudnnGetConvolutionBackwardDataAlgorithm_v7(handle_, p->filter, p->output, p->conv, p->input, n, found, perf);
+        },
+        [](cudnnConvolutionBwdDataAlgo_t a) { return a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_1; },
+        [&](cudnnConvolutionBwdDataAlgo_t a, std::size_t* bytes) {
+          return lib_->cudnnGetConvolutionBackwardDataWorkspaceSize(handle_, p->filter, p->output, p->conv, p->input, a, bytes);
         });
     p->backward_filter = choose<cudnnConvolutionBwdFilterAlgoPerf_t>(
-        "backward filter", math, [&](int n, int* found, cudnnConvolutionBwdFilterAlgoPerf_t* perf) {
+        "backward filter", math,
+        [&](int n, int* found, cudnnConvolutionBwdFilterAlgoPerf_t* perf) {
           return lib_->cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle_, p->input, p->output, p->conv, p->filter, n, found, perf);
+        },
+        [](cudnnConvolutionBwdFilterAlgo_t a) { return a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1; },
+        [&](cudnnConvolutionBwdFilterAlgo_t a, std::size_t* bytes) {
+          return lib_->cudnnGetConvolutionBackwardFilterWorkspaceSize(handle_, p->input, p->output, p->conv, p->filter, a, bytes);
         });
     return p;
   }
 
-  /// The heuristics' best algorithm that is deterministic, fits the workspace and uses the math
-  /// type asked for (FMA math excludes TF32).
-  template <class Perf, class Query>
-  decltype(Perf::algo) choose(const char* which, cudnnMathType_t math, Query&& query) const {
+  /// One small convolution each way, run at once: cuDNN loads its sub-libraries and kernels on first
+  /// use, which must not happen for the first time inside a graph capture (as warm_up_blas does for
+  /// cuBLAS).
+  void warm_up(cudaStream_t stream) const {
+    const conv_geometry g{2, 4, 4, 2, 4, 4, 3, 1, 1};
+    device_array<float> x(2 * 16), w(2 * 2 * 9), y(2 * 16), dw(2 * 2 * 9), dx(2 * 16), bias(2);
+    forward(g, 1, x.data(), w.data(), bias.data(), y.data());
+    backward(g, 1, x.data(), y.data(), w.data(), dw.data(), dx.data());
+    SF_CUDA_CHECK(cudaStreamSynchronize(stream));
+    plans_.clear();
+  }
+
+  /// The heuristics' best algorithm that is deterministic, fits the workspace (as cuDNN reports it
+  /// for that algorithm) and, in fp32, runs FMA kernels only (no TF32) and is one of `fp32_allowed`.
+  template <class Perf, class Query, class Allowed, class Workspace>
+  decltype(Perf::algo) choose(const char* which, cudnnMathType_t math, Query&& query, Allowed&& fp32_allowed,
+                              Workspace&& workspace_of) const {
     constexpr int capacity = 16;
     Perf perf[capacity];
     int found = 0;
     SF_CUDA_CHECK(query(capacity, &found, perf));
     for (int i = 0; i < found; ++i) {
-      if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].determinism == CUDNN_DETERMINISTIC &&
-          perf[i].memory <= workspace_.bytes() &&
-          (math == CUDNN_DEFAULT_MATH ||
-           (perf[i].mathType != CUDNN_TENSOR_OP_MATH && perf[i].mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)))
-        return perf[i].algo;
+      if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].determinism != CUDNN_DETERMINISTIC) continue;
+      if (math == CUDNN_FMA_MATH && (perf[i].mathType != CUDNN_FMA_MATH || !fp32_allowed(perf[i].algo))) continue;
+      std::size_t bytes = 0;
+      if (workspace_of(perf[i].algo, &bytes) != CUDNN_STATUS_SUCCESS || bytes > workspace_.bytes()) continue;
+      return perf[i].algo;
     }
     throw cuda_error(std::string("spikefuse: cuDNN offers no deterministic ") + which +
                      " convolution algorithm within the workspace; use model_options::convolutions = im2col");
