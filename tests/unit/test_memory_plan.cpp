@@ -64,8 +64,12 @@ BOOST_AUTO_TEST_CASE(plan_counts_each_buffer) {
   BOOST_TEST(p.parameter_count() == 64 * 32 + 32 + 32 * 16 + 16 + 16 * 10 + 10);
   BOOST_TEST(p.parameter_count() == Net::parameter_count());
   BOOST_TEST(p.parameter_bytes() == 4u * static_cast<std::size_t>(p.parameter_count()) * 4u);  // p, grad, 2 Adam slots
-  // State: two neurons (v + trace each), one dropout mask, the logit sums.
-  BOOST_TEST(p.state_bytes() == 4u * static_cast<std::size_t>(B) * (2 * 32 + 2 * 16 + 32 + 10));
+  // State: two neurons (v + trace each), one dropout mask, the logit sums, and the first Linear's
+  // Σ_t ∂out (it reads only the input: one weight-gradient GEMM per batch with a static input).
+  BOOST_TEST(p.state_bytes() == 4u * static_cast<std::size_t>(B) * (2 * 32 + 2 * 16 + 32 + 10 + 32));
+  BOOST_TEST(p.layers[2].floats.grad_sum == B * 32);
+  BOOST_TEST(p.layers[6].floats.grad_sum == 0);  // reads spikes, which change every step
+  BOOST_TEST(p.layers[8].floats.grad_sum == 0);
   BOOST_TEST(p.layers[1].aliases_input);  // Flatten owns nothing
 }
 

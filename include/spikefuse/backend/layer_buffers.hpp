@@ -25,6 +25,7 @@ struct layer_buffers {
   float* weight_hat = nullptr;  // standardised weight Ŵ, then its gradient ∂Ŵ right after it
   float* grad_scratch = nullptr;  // where ∂input goes when it must be added to another consumer's share
   float* scratch = nullptr;     // shared im2col columns
+  float* grad_sum = nullptr;    // Σ_t ∂out over the batch (deferred weight gradient, CPU backend)
 };
 
 }  // namespace spikefuse

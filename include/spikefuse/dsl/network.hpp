@@ -186,6 +186,22 @@ struct Network {
     return determined;
   }();
 
+  /// defers_weight_gradient<I>: node I is a Linear (not standardised) whose input is the network
+  /// input or a function of it alone. With a static input and one update per batch its weight
+  /// gradient Σ_t δ_tᵀ·x equals (Σ_t δ_t)ᵀ·x, so the CPU backend sums ∂out over the steps and runs
+  /// the GEMM once per batch (cpu::model::backward), where the plan gives it that sum (grad_sum).
+  template <std::size_t I>
+  static constexpr bool defers_weight_gradient = [] {
+    if constexpr (I == 0) {
+      return false;
+    } else if constexpr (is_linear<layer_at<I>>) {
+      constexpr std::size_t source = source_of<I>;
+      return !layer_at<I>::standardized && second_source_of<I> < 0 && (source == 0 || input_determined[source]);
+    } else {
+      return false;
+    }
+  }();
+
   /// Index of the first parametric node (chains: gradients are needed from there on).
   static constexpr std::size_t first_parametric = [] {
     for (std::size_t i = 1; i <= depth; ++i)

@@ -35,6 +35,7 @@ struct layer_buffers_plan {
   long long saved = 0;      // per-step values kept for the backward (BatchNorm: batch mean and 1/σ per channel)
   long long weight_work = 0;  // standardised weight Ŵ and its gradient (WSConv2d, WSLinear)
   long long grad_scratch = 0; // ∂input of this step when it must be added to another consumer's share
+  long long grad_sum = 0;   // Σ_t ∂output over a batch (a Linear that sees only a static input: one dW GEMM per batch)
   long long scratch = 0;    // im2col columns: one buffer, shared by all layers, sized by the largest
 };
 
@@ -76,7 +77,7 @@ struct memory_plan {
   /// Carried from one step to the next within a sequence.
   std::size_t state_bytes() const {
     long long n = 0;
-    for (const auto& l : layers) n += l.floats.v + l.floats.trace + l.floats.mask + l.floats.logits_sum;
+    for (const auto& l : layers) n += l.floats.v + l.floats.trace + l.floats.mask + l.floats.logits_sum + l.floats.grad_sum;
     return sizeof(float) * static_cast<std::size_t>(n);
   }
   /// Overwritten at every step.
@@ -120,6 +121,7 @@ layer_plan plan_layer(int batch) {
       if constexpr (is_conv<L> || is_linear<L>) {
         if constexpr (L::standardized) f.weight_work = 2 * L::template parameter_tensors<In>()[0].size;
       }
+      if constexpr (Net::template defers_weight_gradient<I>) f.grad_sum = n;
     } else if constexpr (is_neuron<L>) {
       f.v = n;
       f.trace = L::keeps_trace ? n : 0;

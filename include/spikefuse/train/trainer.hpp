@@ -92,6 +92,10 @@ batch_result host_train_batch(Model& model, optimizer& opt, float lr, int batch,
   result.samples = batch;
   model.reset_state(batch, phase::train);
   if (schedule == update_schedule::per_batch) model.zero_grad();
+  // A static input and one update per batch: weight gradients that are linear in a constant input
+  // can be summed over the steps first (Network::defers_weight_gradient), unless a hook reads the
+  // gradients after every backward.
+  const bool defer = encode.same_every_step && schedule == update_schedule::per_batch && !hooks.after_backward;
   bool any_backward = false;
   for (int t = 0; t < time_steps; ++t) {
     const bool with_grad = backward_at[static_cast<std::size_t>(t)] != 0;
@@ -103,12 +107,13 @@ batch_result host_train_batch(Model& model, optimizer& opt, float lr, int batch,
     if (hooks.after_forward) hooks.after_forward(t, loss_t);
     if (!with_grad) continue;
     if (schedule == update_schedule::per_step) model.zero_grad();
-    model.backward();
+    model.backward(defer);
     any_backward = true;
     if (hooks.after_backward) hooks.after_backward(t, loss_t);
     if (schedule == update_schedule::per_step) opt.step(lr, model.parameters(), model.gradients(), slot(0), slot(1));
   }
   if (schedule == update_schedule::per_batch && any_backward) {
+    if (defer) model.flush_deferred_gradients();
     if (hooks.before_batch_update) hooks.before_batch_update();
     opt.step(lr, model.parameters(), model.gradients(), slot(0), slot(1));
   }

@@ -20,19 +20,27 @@ inline void linear_forward(int batch, int in_features, int out_features, const f
 }
 
 /// Parameter gradients ACCUMULATE (+=) so that OTTT_A / SLTT sum the T per-step gradients in place;
-/// the trainer zeroes them when the schedule starts a new update.
-inline void linear_backward_params(int batch, int in_features, int out_features, const float* grad_out,
-                                   const float* kept_input, float* grad_weight, float* grad_bias) {
+/// the trainer zeroes them when the schedule starts a new update. dW += δᵀ·x̂:
+inline void linear_backward_weight(int batch, int in_features, int out_features, const float* grad_out,
+                                   const float* kept_input, float* grad_weight) {
   gemm(transpose::yes, transpose::no, out_features, in_features, batch, 1.f, grad_out, out_features, kept_input,
        in_features, 1.f, grad_weight, in_features);
-  if (grad_bias) {
-    // Sum this step's batch first, then add: the same rounding as autograd's per-step db added to .grad.
-    for (int o = 0; o < out_features; ++o) {
-      float step_sum = 0.f;
-      for (int r = 0; r < batch; ++r) step_sum += grad_out[static_cast<long long>(r) * out_features + o];
-      grad_bias[o] += step_sum;
-    }
+}
+
+/// db += Σ_batch δ (ACCUMULATES). This step's batch is summed first, then added: the same rounding
+/// as autograd's per-step db added to .grad.
+inline void linear_backward_bias(int batch, int out_features, const float* grad_out, float* grad_bias) {
+  for (int o = 0; o < out_features; ++o) {
+    float step_sum = 0.f;
+    for (int r = 0; r < batch; ++r) step_sum += grad_out[static_cast<long long>(r) * out_features + o];
+    grad_bias[o] += step_sum;
   }
+}
+
+inline void linear_backward_params(int batch, int in_features, int out_features, const float* grad_out,
+                                   const float* kept_input, float* grad_weight, float* grad_bias) {
+  linear_backward_weight(batch, in_features, out_features, grad_out, kept_input, grad_weight);
+  if (grad_bias) linear_backward_bias(batch, out_features, grad_out, grad_bias);
 }
 
 /// grad_in[b×in] = grad_out[b×out] · W[out×in]; overwrites grad_in.

@@ -78,6 +78,10 @@ class model {
                                   std::to_string(max_batch_));
     batch_ = batch;
     for_each_layer([&]<std::size_t I>() { reset_layer<I>(ph); });
+    for_each_layer([&]<std::size_t I>() {
+      if constexpr (Net::template defers_weight_gradient<I>)
+        std::fill_n(buf_[I].grad_sum, static_cast<long long>(batch_) * Net::template port_at<I>::size, 0.f);
+    });
   }
 
   /// Where the caller writes x_t: batch × input_size floats.
@@ -99,8 +103,29 @@ class model {
   }
 
   /// Backward of the last forward(phase::train), from logits_grad(); parameter gradients += .
-  void backward() {
-    [&]<std::size_t... I>(std::index_sequence<I...>) { (backward_node<depth - I>(), ...); }(std::make_index_sequence<depth>{});
+  /// `defer_static_weight_gradients` (the caller guarantees a static input and no update before
+  /// flush_deferred_gradients()): the Linear layers that see only the input
+  /// (Network::defers_weight_gradient) add ∂out to a per-batch sum instead of running dW += δᵀ·x;
+  /// their bias gradient and ∂input are computed as usual.
+  void backward(bool defer_static_weight_gradients = false) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (backward_node<depth - I>(defer_static_weight_gradients), ...);
+    }(std::make_index_sequence<depth>{});
+  }
+
+  /// dW += (Σ_t δ_t)ᵀ·x for the layers whose weight gradient backward() deferred, then the sums
+  /// restart: one GEMM per batch where there were T. Call before the optimizer reads the gradients.
+  void flush_deferred_gradients() {
+    for_each_layer([&]<std::size_t I>() {
+      if constexpr (Net::template defers_weight_gradient<I>) {
+        using L = typename Net::template layer_at<I>;
+        constexpr int in_features = static_cast<int>(Net::template input_port_at<I>::size);
+        const long long n = static_cast<long long>(batch_) * L::out_features;
+        linear_backward_weight(batch_, in_features, L::out_features, buf_[I].grad_sum,
+                               buf_[Net::template source_of<I>].out, buf_[I].grad_weight);
+        std::fill_n(buf_[I].grad_sum, n, 0.f);
+      }
+    });
   }
 
   const float* logits() const { return buf_[depth].out; }
@@ -193,7 +218,7 @@ class model {
       auto& b = buf_[I];
       if (plan_.layers[I].aliases_input) {
         b = buf_[Net::template source_of<I>];
-        b.v = b.trace = b.mask = b.psi = b.saved = b.weight_hat = b.grad_scratch = b.statistics = nullptr;
+        b.v = b.trace = b.mask = b.psi = b.saved = b.weight_hat = b.grad_scratch = b.statistics = b.grad_sum = nullptr;
         b.weight = b.bias = b.gain = b.grad_weight = b.grad_bias = b.grad_gain = nullptr;
         b.logits_sum = arena_.take(f.logits_sum);  // an aliasing layer may still be the head
         return;
@@ -209,6 +234,7 @@ class model {
       b.saved = arena_.take(f.saved);
       b.weight_hat = arena_.take(f.weight_work);
       b.grad_scratch = arena_.take(f.grad_scratch);
+      b.grad_sum = arena_.take(f.grad_sum);
       b.scratch = f.scratch ? scratch : nullptr;
       using L = typename Net::template layer_at<I>;
       if constexpr (is_neuron<L>) {
@@ -284,11 +310,26 @@ class model {
   }
 
   template <std::size_t I>
-  void backward_node() {
+  void backward_node(bool defer_static_weight_gradients) {
     if constexpr (Net::needs_grad[I]) {
       using L = typename Net::template layer_at<I>;
       constexpr std::size_t source = Net::template source_of<I>;
       const long long n = static_cast<long long>(batch_) * Net::template port_at<I>::size;
+      if constexpr (Net::template defers_weight_gradient<I>) {
+        if (defer_static_weight_gradients) {
+          float* sum = buf_[I].grad_sum;
+          const float* delta = buf_[I].grad_out;
+          for (long long i = 0; i < n; ++i) sum[i] += delta[i];
+          if (buf_[I].grad_bias) linear_backward_bias(batch_, L::out_features, delta, buf_[I].grad_bias);
+          if constexpr (Net::needs_grad[source]) {
+            constexpr int in_features = static_cast<int>(Net::template port_at<source>::size);
+            send_gradient<I, source>([&](layer_buffers& in) {
+              linear_backward_input(batch_, in_features, L::out_features, delta, buf_[I].weight, in.grad_out);
+            });
+          }
+          return;
+        }
+      }
       if constexpr (is_residual_add<L>) {
         constexpr std::size_t second = static_cast<std::size_t>(Net::template second_source_of<I>);
         send_gradient<I, source>([&](layer_buffers& in) { copy(n, buf_[I].grad_out, in.grad_out); });

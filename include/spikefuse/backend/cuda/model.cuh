@@ -433,7 +433,7 @@ class model {
       if (plan_.layers[I].aliases_input) {
         b = buf_[Net::template source_of<I>];
         b.v = b.trace = b.mask = b.psi = b.bias_partials = nullptr;
-        b.saved = b.weight_hat = b.grad_scratch = b.statistics = b.scratch = nullptr;
+        b.saved = b.weight_hat = b.grad_scratch = b.statistics = b.scratch = b.grad_sum = nullptr;
         b.bias_arrivals = nullptr;
         b.weight = b.bias = b.gain = b.grad_weight = b.grad_bias = b.grad_gain = nullptr;
         b.logits_sum = a.take<float>(f.logits_sum);
@@ -450,6 +450,10 @@ class model {
       b.saved = a.take<float>(f.saved);
       b.weight_hat = a.take<float>(f.weight_work);
       b.grad_scratch = a.take<float>(f.grad_scratch);
+      // The plan's Σ_t ∂out of a Linear on a static input: the CPU backend's one dW GEMM per batch.
+      // This backend runs that GEMM per step still; the buffer is taken so that the device holds
+      // what the plan lists.
+      b.grad_sum = a.take<float>(f.grad_sum);
       b.scratch = f.scratch ? scratch : nullptr;
       using L = typename Net::template layer_at<I>;
       if constexpr (is_neuron<L>) {
