@@ -6,6 +6,7 @@
 # Writes to $OUT (device tool) or bench/results/gpu-compare-<date>/:
 #   compare.json / compare.md   bench/compare/run.py --device cuda: workloads a-d, spikefuse vs SpikingJelly
 #                               (torch backend for OTTT/SLTT; BPTT with its fastest multi-step backend)
+#   compare_cudnn.json / .md    workloads c and d again with --conv cudnn (spikefuse's convolutions through cuDNN)
 #   anchors.json                cuda_anchors: neuron-only [32, 64, 65536] and Linear n->n + LIF (batch 16,
 #                               T 500), spikefuse against copy bandwidth and cuBLAS
 #   anchors_sj.jsonl            the same two configurations in SpikingJelly (fastest backend)
@@ -48,8 +49,12 @@ if [[ $sj -eq 1 ]]; then
   # a-d: spikefuse against SpikingJelly, per batch (the JSON is written after every row).
   timeout "$(cap 240)" python3 bench/compare/run.py --device cuda --build "$bundle/build" --workloads abcd --reps 20 --warmup 3 \
     --timeout 60 --commit "$commit12" --out "$out/compare.json" | tee "$out/compare.md"
+  # c, d again with spikefuse's convolutions through cuDNN (SpikingJelly's side is the same).
+  timeout "$(cap 150)" python3 bench/compare/run.py --device cuda --build "$bundle/build" --workloads cd --conv cudnn --reps 20 \
+    --warmup 3 --timeout 60 --commit "$commit12" --out "$out/compare_cudnn.json" | tee "$out/compare_cudnn.md"
 fi
-timeout "$(cap 90)" "$bundle/bin/cuda_anchors" "$out/anchors.json" | tee "$out/anchors.md"
+# (its table is in the output and in anchors.json: the tool brings back at most 8 files)
+timeout "$(cap 90)" "$bundle/bin/cuda_anchors" "$out/anchors.json"
 if [[ $sj -eq 1 ]]; then
   for n in 4096 16384; do
     timeout "$(cap 30)" python3 bench/compare/sj_worker.py --workload linear_lif --rule bptt --batch 16 --T 500 --n "$n" --reps 10 \

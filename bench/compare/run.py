@@ -64,6 +64,8 @@ def run_one(args, tag, workload, rule, batch, T, impl):
               "--warmup", str(args.warmup), "--device", args.device]
     if impl == "spikefuse":
         cmd = [os.path.join(args.build, "bench", "spikefuse_worker")] + common + ["--precision", args.precision]
+        if args.device == "cuda":
+            cmd += ["--conv", args.conv]
     else:
         cmd = [args.sj_python, os.path.join(HERE, "sj_worker.py")] + common
         if args.precision == "tf32":
@@ -135,6 +137,8 @@ def main():
     ap.add_argument("--sweep-batch", type=int, default=0)
     ap.add_argument("--cpu-conv-batch", type=int, default=4)
     ap.add_argument("--precision", choices=["fp32", "tf32"], default="fp32")
+    ap.add_argument("--conv", choices=["im2col", "cudnn"], default="im2col",
+                    help="GPU: how spikefuse runs its convolutions (SpikingJelly uses cuDNN either way)")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per measurement")
     ap.add_argument("--out", default="")
     ap.add_argument("--commit", default="", help="the commit the worker was built from (default: git HEAD here)")
