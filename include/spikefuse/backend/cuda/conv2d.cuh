@@ -8,6 +8,8 @@
 // weight Ŵ is recomputed before every forward (one block per output row, the shared ws:: math).
 #pragma once
 
+#include <stdexcept>
+
 #include "spikefuse/backend/cuda/cudnn_conv.cuh"
 #include "spikefuse/backend/cuda/layer_impl.cuh"
 #include "spikefuse/backend/cuda/reduce.cuh"
@@ -17,46 +19,57 @@
 
 namespace spikefuse::cuda {
 
+// The index kernels take the geometry as a template argument, so every divisor but the chunk's
+// column count `ld` is a constant the compiler turns into multiplies and shifts, and they index a
+// chunk in 32 bits (a chunk's columns are at most the conv_geometry budget; conv2d_forward checks):
+// with run-time 64-bit divisions they ran at about 12 % of copy bandwidth on an H200. They are
+// host-callable too, so tests/cuda/test_conv_index_kernels.cu checks them against the CPU lowering
+// without a GPU.
+
 /// col[row·ld + s·HₒWₒ + p] for the `count` samples from `first`: one thread per column entry.
+template <conv_geometry G>
 struct im2col_op {
-  conv_geometry g;
   const float* x;  // the whole batch [B×C×H×W]
   float* col;
   int first;
-  long long ld;  // count·HₒWₒ
-  __device__ void operator()(long long i) const {
-    const int row = static_cast<int>(i / ld);
-    const long long column = i % ld;
-    const int s = static_cast<int>(column / g.out_pixels());
-    const int p = static_cast<int>(column % g.out_pixels());
-    const int c = row / (g.kernel * g.kernel), ki = (row / g.kernel) % g.kernel, kj = row % g.kernel;
-    const int iy = (p / g.out_w) * g.stride - g.padding + ki, ix = (p % g.out_w) * g.stride - g.padding + kj;
-    const bool inside = iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w;
-    col[i] = inside ? x[((static_cast<long long>(first + s) * g.in_c + c) * g.in_h + iy) * g.in_w + ix] : 0.f;
+  int ld;  // count·HₒWₒ
+  SF_HOST_DEVICE void operator()(long long index) const {
+    const int i = static_cast<int>(index);
+    const int row = i / ld;
+    const int column = i - row * ld;
+    const int s = column / G.out_pixels();
+    const int p = column - s * G.out_pixels();
+    const int c = row / (G.kernel * G.kernel), ki = (row / G.kernel) % G.kernel, kj = row % G.kernel;
+    const int iy = (p / G.out_w) * G.stride - G.padding + ki, ix = (p % G.out_w) * G.stride - G.padding + kj;
+    const bool inside = iy >= 0 && iy < G.in_h && ix >= 0 && ix < G.in_w;
+    col[i] = inside ? x[((static_cast<long long>(first + s) * G.in_c + c) * G.in_h + iy) * G.in_w + ix] : 0.f;
   }
 };
 
 /// dx[(first+s), c, y, x] = Σ of the column entries lowered from that pixel (overwrites dx).
+template <conv_geometry G>
 struct col2im_op {
-  conv_geometry g;
   const float* col;
   float* dx;
   int first;
-  long long ld;
-  __device__ void operator()(long long i) const {
-    const long long per_sample = static_cast<long long>(g.in_c) * g.in_pixels();
-    const int s = static_cast<int>(i / per_sample);
-    const int c = static_cast<int>((i % per_sample) / g.in_pixels());
-    const int y = static_cast<int>((i % g.in_pixels()) / g.in_w), x = static_cast<int>(i % g.in_w);
+  int ld;
+  SF_HOST_DEVICE void operator()(long long index) const {
+    constexpr int per_sample = G.in_c * G.in_pixels();
+    const int i = static_cast<int>(index);
+    const int s = i / per_sample;
+    const int within = i - s * per_sample;
+    const int c = within / G.in_pixels();
+    const int pixel = within - c * G.in_pixels();
+    const int y = pixel / G.in_w, x = pixel - y * G.in_w;
     float sum = 0.f;
-    for (int ki = 0; ki < g.kernel; ++ki) {
-      const int ty = y + g.padding - ki;  // = oy·stride
-      if (ty < 0 || ty % g.stride != 0 || ty / g.stride >= g.out_h) continue;
-      for (int kj = 0; kj < g.kernel; ++kj) {
-        const int tx = x + g.padding - kj;
-        if (tx < 0 || tx % g.stride != 0 || tx / g.stride >= g.out_w) continue;
-        const int row = (c * g.kernel + ki) * g.kernel + kj;
-        sum += col[row * ld + static_cast<long long>(s) * g.out_pixels() + (ty / g.stride) * g.out_w + tx / g.stride];
+    for (int ki = 0; ki < G.kernel; ++ki) {
+      const int ty = y + G.padding - ki;  // = oy·stride
+      if (ty < 0 || ty % G.stride != 0 || ty / G.stride >= G.out_h) continue;
+      for (int kj = 0; kj < G.kernel; ++kj) {
+        const int tx = x + G.padding - kj;
+        if (tx < 0 || tx % G.stride != 0 || tx / G.stride >= G.out_w) continue;
+        const int row = (c * G.kernel + ki) * G.kernel + kj;
+        sum += col[row * ld + s * G.out_pixels() + (ty / G.stride) * G.out_w + tx / G.stride];
       }
     }
     dx[static_cast<long long>(first) * per_sample + i] = sum;
@@ -64,43 +77,45 @@ struct col2im_op {
 };
 
 /// Element i of a chunk's NCHW slice [count × Cₒ × HₒWₒ] and its place in the GEMM layout [Cₒ × count·HₒWₒ].
+template <conv_geometry G>
 struct chunk_position {
+  static constexpr int per_sample = G.out_c * G.out_pixels();  // Cₒ·HₒWₒ
   int channel;
-  long long column;      // o·ld + s·HₒWₒ + p
-  long long per_sample;  // Cₒ·HₒWₒ
-  __device__ static chunk_position of(long long i, int out_c, int pixels, long long ld) {
-    const long long per_sample = static_cast<long long>(out_c) * pixels;
-    const long long s = i / per_sample;
-    const int o = static_cast<int>((i % per_sample) / pixels);
-    return {o, o * ld + s * pixels + i % pixels, per_sample};
+  int column;  // o·ld + s·HₒWₒ + p
+  SF_HOST_DEVICE static chunk_position of(int i, int ld) {
+    const int s = i / per_sample;
+    const int within = i - s * per_sample;
+    const int o = within / G.out_pixels();
+    return {o, o * ld + s * G.out_pixels() + (within - o * G.out_pixels())};
   }
   /// Offset of the chunk's first sample in the whole batch.
-  __device__ long long first_sample_offset(int first) const { return static_cast<long long>(first) * per_sample; }
+  SF_HOST_DEVICE static long long first_sample_offset(int first) { return static_cast<long long>(first) * per_sample; }
 };
 
 /// out[(first+s), o, p] = product[o·ld + s·HₒWₒ + p] (+ bias[o]): the GEMM's [Cₒ × count·HₒWₒ] back to NCHW.
+template <conv_geometry G>
 struct scatter_bias_op {
   const float* product;
   const float* bias;
   float* out;
-  int out_c, pixels, first;
-  long long ld;
-  __device__ void operator()(long long i) const {
-    const chunk_position at = chunk_position::of(i, out_c, pixels, ld);
+  int first, ld;
+  SF_HOST_DEVICE void operator()(long long index) const {
+    const int i = static_cast<int>(index);
+    const auto at = chunk_position<G>::of(i, ld);
     const float v = product[at.column];
-    out[at.first_sample_offset(first) + i] = bias ? v + bias[at.channel] : v;
+    out[chunk_position<G>::first_sample_offset(first) + i] = bias ? v + bias[at.channel] : v;
   }
 };
 
 /// gathered[o·ld + s·HₒWₒ + p] = grad_out[(first+s), o, p].
+template <conv_geometry G>
 struct gather_op {
   const float* grad_out;
   float* gathered;
-  int out_c, pixels, first;
-  long long ld;
-  __device__ void operator()(long long i) const {
-    const chunk_position at = chunk_position::of(i, out_c, pixels, ld);
-    gathered[at.column] = grad_out[at.first_sample_offset(first) + i];
+  int first, ld;
+  SF_HOST_DEVICE void operator()(long long index) const {
+    const int i = static_cast<int>(index);
+    gathered[chunk_position<G>::of(i, ld).column] = grad_out[chunk_position<G>::first_sample_offset(first) + i];
   }
 };
 
@@ -117,40 +132,58 @@ __global__ void __launch_bounds__(reduce_threads)
   if (threadIdx.x == 0) grad_bias[o] += static_cast<float>(sum);
 }
 
-inline void conv2d_forward(const context& ctx, const conv_geometry& g, int batch, const float* in, const float* weight,
-                           const float* bias, float* out, float* scratch) {
-  const int chunk = g.samples_per_chunk(batch);
-  const int pixels = g.out_pixels(), rows = g.column_rows();
+/// A chunk's columns and its NCHW slices are indexed in 32 bits by the kernels above.
+template <conv_geometry G>
+constexpr bool chunks_fit_int32(int batch) {
+  const long long chunk = G.samples_per_chunk(batch);
+  const long long pixels = G.out_pixels();
+  return static_cast<long long>(G.column_rows() + G.out_c) * chunk * pixels < (1LL << 31) &&
+         chunk * G.in_c * G.in_pixels() < (1LL << 31);
+}
+
+inline void check_chunk_indexing(bool fits) {
+  if (!fits)
+    throw std::length_error("spikefuse: a convolution's im2col chunk has 2^31 or more elements (one sample's columns are "
+                            "too large); use model_options::convolutions = cudnn");
+}
+
+template <conv_geometry G>
+void conv2d_forward(const context& ctx, int batch, const float* in, const float* weight, const float* bias, float* out,
+                    float* scratch) {
+  check_chunk_indexing(chunks_fit_int32<G>(batch));
+  const int chunk = G.samples_per_chunk(batch);
+  constexpr int pixels = G.out_pixels(), rows = G.column_rows();
   float* col = scratch;
   float* product = scratch + static_cast<long long>(rows) * chunk * pixels;
-  g.for_each_chunk(batch, [&](int first, int /*count*/, long long ld) {
-    launch_elementwise(ctx, rows * ld, im2col_op{g, in, col, first, ld});
-    ctx.gemm(false, false, g.out_c, static_cast<int>(ld), rows, 1.f, weight, rows, col, static_cast<int>(ld), 0.f, product,
-             static_cast<int>(ld));
-    launch_elementwise(ctx, g.out_c * ld, scatter_bias_op{product, bias, out, g.out_c, pixels, first, ld});
+  G.for_each_chunk(batch, [&](int first, int /*count*/, long long ld) {
+    const int n = static_cast<int>(ld);
+    launch_elementwise(ctx, rows * ld, im2col_op<G>{in, col, first, n});
+    ctx.gemm(false, false, G.out_c, n, rows, 1.f, weight, rows, col, n, 0.f, product, n);
+    launch_elementwise(ctx, G.out_c * ld, scatter_bias_op<G>{product, bias, out, first, n});
   });
 }
 
 /// dW += δ·cols(kept)ᵀ, db += Σδ (parameter gradients ACCUMULATE); grad_in (if not null) overwritten.
-inline void conv2d_backward(const context& ctx, const conv_geometry& g, int batch, const float* kept, const float* grad_out,
-                            const float* weight, float* grad_weight, float* grad_bias, float* grad_in, float* scratch) {
-  const int chunk = g.samples_per_chunk(batch);
-  const int pixels = g.out_pixels(), rows = g.column_rows();
+template <conv_geometry G>
+void conv2d_backward(const context& ctx, int batch, const float* kept, const float* grad_out, const float* weight,
+                     float* grad_weight, float* grad_bias, float* grad_in, float* scratch) {
+  check_chunk_indexing(chunks_fit_int32<G>(batch));
+  const int chunk = G.samples_per_chunk(batch);
+  constexpr int pixels = G.out_pixels(), rows = G.column_rows();
   float* col = scratch;
   float* gathered = scratch + static_cast<long long>(rows) * chunk * pixels;
-  g.for_each_chunk(batch, [&](int first, int count, long long ld) {
-    launch_elementwise(ctx, g.out_c * ld, gather_op{grad_out, gathered, g.out_c, pixels, first, ld});
-    launch_elementwise(ctx, rows * ld, im2col_op{g, kept, col, first, ld});
-    ctx.gemm(false, true, g.out_c, rows, static_cast<int>(ld), 1.f, gathered, static_cast<int>(ld), col, static_cast<int>(ld),
-             1.f, grad_weight, rows);
+  G.for_each_chunk(batch, [&](int first, int count, long long ld) {
+    const int n = static_cast<int>(ld);
+    launch_elementwise(ctx, G.out_c * ld, gather_op<G>{grad_out, gathered, first, n});
+    launch_elementwise(ctx, rows * ld, im2col_op<G>{kept, col, first, n});
+    ctx.gemm(false, true, G.out_c, rows, n, 1.f, gathered, n, col, n, 1.f, grad_weight, rows);
     if (grad_in) {
-      ctx.gemm(true, false, rows, static_cast<int>(ld), g.out_c, 1.f, weight, rows, gathered, static_cast<int>(ld), 0.f, col,
-               static_cast<int>(ld));
-      launch_elementwise(ctx, static_cast<long long>(count) * g.in_c * g.in_pixels(), col2im_op{g, col, grad_in, first, ld});
+      ctx.gemm(true, false, rows, n, G.out_c, 1.f, weight, rows, gathered, n, 0.f, col, n);
+      launch_elementwise(ctx, static_cast<long long>(count) * G.in_c * G.in_pixels(), col2im_op<G>{col, grad_in, first, n});
     }
   });
   if (grad_bias) {
-    channel_sum_kernel<<<g.out_c, reduce_threads, 0, ctx.stream>>>(grad_out, grad_bias, batch, g.out_c, pixels);
+    channel_sum_kernel<<<G.out_c, reduce_threads, 0, ctx.stream>>>(grad_out, grad_bias, batch, G.out_c, pixels);
     ctx.kernel_launched();
   }
 }
@@ -188,7 +221,7 @@ struct conv2d_layer_impl : stateless_layer {
     if (ctx.cudnn) {
       conv2d_forward_cudnn(ctx, g, batch, in.out, weight, b.bias, b.out);
     } else {
-      conv2d_forward(ctx, g, batch, in.out, weight, b.bias, b.out, b.scratch);
+      conv2d_forward<g>(ctx, batch, in.out, weight, b.bias, b.out, b.scratch);
     }
   }
   template <class In, class Out, class Fusion, bool GradToInput>
@@ -201,20 +234,21 @@ struct conv2d_layer_impl : stateless_layer {
       const long long n = static_cast<long long>(g.out_c) * g.column_rows();
       float* grad_weight_hat = b.weight_hat + n;
       ctx.zero(grad_weight_hat, n);
-      backward_through(ctx, g, batch, kept, b.grad_out, b.weight_hat, grad_weight_hat, b.grad_bias, grad_in, b.scratch);
+      backward_through<g>(ctx, batch, kept, b.grad_out, b.weight_hat, grad_weight_hat, b.grad_bias, grad_in, b.scratch);
       standardize_backward(ctx, g.out_c, g.column_rows(), b.weight, b.gain, grad_weight_hat, b.grad_weight, b.grad_gain);
     } else {
-      backward_through(ctx, g, batch, kept, b.grad_out, b.weight, b.grad_weight, b.grad_bias, grad_in, b.scratch);
+      backward_through<g>(ctx, batch, kept, b.grad_out, b.weight, b.grad_weight, b.grad_bias, grad_in, b.scratch);
     }
   }
 
  private:
-  static void backward_through(const context& ctx, const conv_geometry& g, int batch, const float* kept, const float* grad_out,
-                               const float* weight, float* grad_weight, float* grad_bias, float* grad_in, float* scratch) {
+  template <conv_geometry G>
+  static void backward_through(const context& ctx, int batch, const float* kept, const float* grad_out, const float* weight,
+                               float* grad_weight, float* grad_bias, float* grad_in, float* scratch) {
     if (ctx.cudnn) {
-      conv2d_backward_cudnn(ctx, g, batch, kept, grad_out, weight, grad_weight, grad_bias, grad_in);
+      conv2d_backward_cudnn(ctx, G, batch, kept, grad_out, weight, grad_weight, grad_bias, grad_in);
     } else {
-      conv2d_backward(ctx, g, batch, kept, grad_out, weight, grad_weight, grad_bias, grad_in, scratch);
+      conv2d_backward<G>(ctx, batch, kept, grad_out, weight, grad_weight, grad_bias, grad_in, scratch);
     }
   }
 };

@@ -1,0 +1,92 @@
+// The CUDA convolution's index kernels (im2col, col2im, scatter, gather; backend/cuda/conv2d.cuh) against the CPU lowering, on the host.
+//
+// The kernels' bodies are host-callable, so every element of every chunk is computed here, without
+// a GPU, and compared bit for bit with backend/cpu/conv2d.hpp's im2col / col2im_add (col2im adds
+// in the same (ki, kj) order, so the sums are identical) and with the NCHW ↔ GEMM-layout
+// definition for scatter and gather. Geometries: stride 2 with padding, a non-square plane, a 1×1
+// kernel, a window larger than the stride, and a batch that leaves a short last chunk.
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <spikefuse/backend/cpu/conv2d.hpp>
+#include <spikefuse/backend/cuda/conv2d.cuh>
+
+namespace sf = spikefuse;
+namespace sfc = spikefuse::cuda;
+
+namespace {
+
+int failures = 0;
+
+void expect(bool ok, const std::string& what) {
+  if (!ok) {
+    ++failures;
+    std::printf("  FAIL %s\n", what.c_str());
+  }
+}
+
+template <sf::conv_geometry G>
+void check_geometry(const char* name, int batch) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  const long long in_per_sample = static_cast<long long>(G.in_c) * G.in_pixels();
+  const long long out_per_sample = static_cast<long long>(G.out_c) * G.out_pixels();
+  std::vector<float> x(static_cast<std::size_t>(batch * in_per_sample));
+  for (auto& v : x) v = u(rng);
+  std::vector<float> bias(static_cast<std::size_t>(G.out_c));
+  for (auto& v : bias) v = u(rng);
+  const int chunk = G.samples_per_chunk(batch);
+  constexpr int rows = G.column_rows(), pixels = G.out_pixels();
+  long long mismatches = 0, chunks = 0;
+  G.for_each_chunk(batch, [&](int first, int count, long long ld) {
+    ++chunks;
+    const int n = static_cast<int>(ld);
+    // im2col
+    std::vector<float> col_gpu(static_cast<std::size_t>(rows * ld)), col_cpu(col_gpu.size());
+    const sfc::im2col_op<G> lower{x.data(), col_gpu.data(), first, n};
+    for (long long i = 0; i < rows * ld; ++i) lower(i);
+    for (int s = 0; s < count; ++s)
+      sf::cpu::im2col(G, x.data() + (first + s) * in_per_sample, col_cpu.data() + static_cast<long long>(s) * pixels, ld);
+    for (std::size_t i = 0; i < col_gpu.size(); ++i) mismatches += col_gpu[i] != col_cpu[i];
+    // col2im (overwrites the chunk's samples; the CPU adds into zeros)
+    std::vector<float> dx_gpu(x.size(), -7.f), dx_cpu(x.size(), 0.f);
+    const sfc::col2im_op<G> fold{col_cpu.data(), dx_gpu.data(), first, n};
+    for (long long i = 0; i < count * in_per_sample; ++i) fold(i);
+    for (int s = 0; s < count; ++s)
+      sf::cpu::col2im_add(G, col_cpu.data() + static_cast<long long>(s) * pixels, ld, dx_cpu.data() + (first + s) * in_per_sample);
+    for (long long i = first * in_per_sample; i < (first + count) * in_per_sample; ++i) mismatches += dx_gpu[i] != dx_cpu[i];
+    // scatter: product [Cₒ × ld] → NCHW (+ bias); gather: NCHW → [Cₒ × ld]
+    std::vector<float> product(static_cast<std::size_t>(G.out_c * ld));
+    for (auto& v : product) v = u(rng);
+    std::vector<float> out(static_cast<std::size_t>(batch * out_per_sample), -7.f), gathered(product.size(), -7.f);
+    const sfc::scatter_bias_op<G> scatter{product.data(), bias.data(), out.data(), first, n};
+    for (long long i = 0; i < count * out_per_sample; ++i) scatter(i);
+    const sfc::gather_op<G> gather{out.data(), gathered.data(), first, n};
+    for (long long i = 0; i < count * out_per_sample; ++i) gather(i);
+    for (int s = 0; s < count; ++s)
+      for (int o = 0; o < G.out_c; ++o)
+        for (int p = 0; p < pixels; ++p) {
+          const float gemm_value = product[static_cast<std::size_t>(o * ld + s * pixels + p)];
+          const float nchw = out[static_cast<std::size_t>((first + s) * out_per_sample + o * pixels + p)];
+          mismatches += nchw != gemm_value + bias[static_cast<std::size_t>(o)];
+          mismatches += gathered[static_cast<std::size_t>(o * ld + s * pixels + p)] != nchw;
+        }
+  });
+  std::printf("%-34s batch %3d: %lld chunks of up to %d samples, %lld mismatches\n", name, batch, chunks, chunk, mismatches);
+  expect(mismatches == 0, std::string(name) + ": index kernels equal the CPU lowering");
+}
+
+}  // namespace
+
+int main() {
+  // conv_geometry{in_c, in_h, in_w, out_c, out_h, out_w, kernel, stride, padding}
+  check_geometry<sf::conv_geometry{3, 9, 7, 4, 5, 4, 3, 2, 1}>("3x9x7 -> 4, k3 s2 p1", 5);
+  check_geometry<sf::conv_geometry{2, 6, 6, 3, 6, 6, 1, 1, 0}>("2x6x6 -> 3, k1", 4);
+  check_geometry<sf::conv_geometry{4, 8, 8, 2, 3, 3, 5, 2, 1}>("4x8x8 -> 2, k5 s2 p1", 3);
+  // 32x32x32 -> 32, k3 p1: 12 samples per chunk, so batch 30 is chunks of 12, 12 and 6.
+  check_geometry<sf::conv_geometry{32, 32, 32, 32, 32, 32, 3, 1, 1}>("32x32x32 -> 32, k3 p1 (chunked)", 30);
+  std::printf("%s: %d failed checks\n", failures ? "FAILED" : "PASSED", failures);
+  return failures ? 1 : 0;
+}
