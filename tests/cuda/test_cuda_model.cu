@@ -4,9 +4,11 @@
 //   spikes      equal at every step of every neuron layer, except where h is within kThresholdBand of θ
 //               (the GEMMs sum in a different order, so h can land on the other side of θ); such
 //               flips are counted, shown, and must stay below kMaxFlipRate of all spike decisions.
-//               After such a flip the two runs see different spikes, so the rest of that batch is
-//               left out of the gradient and loss checks (at most a quarter of the batches may be)
-//               and the CUDA model is reset to the CPU model's parameters and optimizer state
+//               After such a flip the two runs see different spikes: later flips in that sample
+//               (in every sample where BatchNorm or a per-step update couples them) are counted as
+//               its consequences, the rest of that batch is left out of the gradient and loss
+//               checks (at most a quarter of the batches may be), and the CUDA model is reset to
+//               the CPU model's parameters and optimizer state
 //   gradients   every parameter tensor, at every backward: ‖g_cuda − g_cpu‖ ≤ kRelTol·‖g_cpu‖
 //   loss        per batch, relative kRelTol
 //   weights     every tensor after 20 optimizer steps (4 with --race), normwise relative kRelTol
@@ -21,6 +23,7 @@
 //               output_of refusing the buffers those kernels do not store
 // plus the error paths: a NaN reaching the logits is reported as non_finite_loss, a bad label as out_of_range.
 // Without a GPU: prints "no CUDA device: compile-only check" and exits 0 (CI compiles this file).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -83,24 +86,41 @@ struct spike_tally {
   long long unexplained_flips = 0;
 };
 
-/// Compares the spikes of one neuron layer; a flip is explained when the non-spiking side's membrane
-/// (= its h, since it did not reset) lies within kThresholdBand of θ. Once a batch has had such a flip
-/// (`after_near_flip`), the two runs no longer see the same inputs and states: a spike one of them
-/// fired and the other did not moves a later layer's current by a whole weight and the neuron's own
-/// membrane by a reset, so later flips of that batch are its consequences, not errors.
+/// Compares the spikes of one neuron layer ([batch × n], sample-major); a flip is explained when the
+/// non-spiking side's membrane (= its h, since it did not reset) lies within kThresholdBand of θ.
+/// After such a flip the two runs no longer see the same inputs and states: a spike one of them fired
+/// and the other did not moves a later layer's current by a whole weight and the neuron's own membrane
+/// by a reset, so later flips are its consequences, not errors — in that sample only, unless the
+/// samples are `coupled` (training-mode BatchNorm mixes them within a step, a per-step update through
+/// the weights), when in every sample. `diverged[s]` records which samples already had one.
 void compare_spikes(const float* cpu_spikes, const float* cpu_v, const std::vector<float>& gpu_spikes,
-                    const std::vector<float>& gpu_v, float threshold, bool after_near_flip, spike_tally& tally) {
+                    const std::vector<float>& gpu_v, float threshold, bool coupled, std::vector<char>& diverged,
+                    spike_tally& tally) {
+  const std::size_t per_sample = gpu_spikes.size() / diverged.size();
+  std::vector<char> flipped_here(diverged.size(), 0);
   for (std::size_t i = 0; i < gpu_spikes.size(); ++i) {
     ++tally.decisions;
     if (gpu_spikes[i] == cpu_spikes[i]) continue;
+    const std::size_t sample = i / per_sample;
     const float h = cpu_spikes[i] == 0.f ? cpu_v[i] : gpu_v[i];
     if (std::fabs(h - threshold) <= kThresholdBand) {
       ++tally.near_threshold_flips;
-    } else if (after_near_flip) {
+      flipped_here[sample] = 1;
+    } else if (diverged[sample]) {
       ++tally.cascade_flips;
     } else {
       ++tally.unexplained_flips;
     }
+  }
+  // Neurons of one layer do not feed each other within a step: a flip reaches this layer's other
+  // neurons only from the next layer or step on, so it is recorded after the whole layer.
+  for (std::size_t s = 0; s < diverged.size(); ++s) {
+    if (!flipped_here[s]) continue;
+    if (coupled) {
+      std::fill(diverged.begin(), diverged.end(), 1);
+      break;
+    }
+    diverged[s] = 1;
   }
 }
 
@@ -128,6 +148,13 @@ std::vector<std::size_t> neuron_layers() {
     ((sf::is_neuron<typename Net::template layer_at<I>> ? out.push_back(I) : void()), ...);
   }(std::make_index_sequence<Net::depth + 1>{});
   return out;
+}
+
+template <class Net>
+constexpr bool has_batch_norm() {
+  return []<std::size_t... I>(std::index_sequence<I...>) {
+    return (sf::is_batch_norm<typename Net::template layer_at<I>> || ...);
+  }(std::make_index_sequence<Net::depth + 1>{});
 }
 
 template <class Net>
@@ -185,6 +212,7 @@ void compare_case(const run_config& cfg, bool graphs, std::vector<float>* final_
   spike_tally tally;
   double worst_grad = 0.0, worst_loss = 0.0;
   int diverged_batches = 0, compared_backwards = 0;
+  const bool samples_coupled = has_batch_norm<Net>() || cfg.schedule == sf::update_schedule::per_step;
   std::mt19937_64 k_rng(99);
   // Spikes and v of the CPU step, recorded in its hook, compared with the CUDA step's in the other.
   std::vector<std::vector<float>> cpu_spikes(neurons.size()), cpu_v(neurons.size());
@@ -223,6 +251,7 @@ void compare_case(const run_config& cfg, bool graphs, std::vector<float>* final_
 
     int gpu_step = 0, gpu_backward = 0;
     bool diverged = false;  // a spike flipped at the threshold earlier in this batch
+    std::vector<char> diverged_samples(kBatch, 0);
     sf::train_hooks gpu_hooks;
     gpu_hooks.after_forward = [&](int, float) {
       for (std::size_t j = 0; j < neurons.size(); ++j) {
@@ -230,7 +259,7 @@ void compare_case(const run_config& cfg, bool graphs, std::vector<float>* final_
         const auto& v_cpu = cpu_step_spikes[static_cast<std::size_t>(gpu_step) * 2 * neurons.size() + 2 * j + 1];
         const long long near_before = tally.near_threshold_flips;
         compare_spikes(s_cpu.data(), v_cpu.data(), gpu.output_of(neurons[j]), gpu.membrane_of(neurons[j]),
-                       threshold_of<Net>(neurons[j]), diverged, tally);
+                       threshold_of<Net>(neurons[j]), samples_coupled, diverged_samples, tally);
         diverged = diverged || tally.near_threshold_flips > near_before;
       }
       ++gpu_step;
