@@ -1,4 +1,4 @@
-// The CUDA convolution's index kernels (im2col, col2im, scatter, gather; backend/cuda/conv2d.cuh) against the CPU lowering, on the host.
+// The CUDA convolution's index kernels (im2col, col2im, scatter, gather; backend/cuda/conv2d.cuh) and the channel walk of its reductions, against the CPU lowering, on the host.
 //
 // The kernels' bodies are host-callable, so every element of every chunk is computed here, without
 // a GPU, and compared bit for bit with backend/cpu/conv2d.hpp's im2col / col2im_add (col2im adds
@@ -78,9 +78,24 @@ void check_geometry(const char* name, int batch) {
   expect(mismatches == 0, std::string(name) + ": index kernels equal the CPU lowering");
 }
 
+/// The channel walk of BatchNorm and the bias-gradient sums (backend/cuda/reduce.cuh): element j of
+/// channel c, with the shape as constants, against the NCHW formula in 64 bits.
+template <int Channels, int Plane>
+void check_channel_walk(int batch) {
+  long long mismatches = 0;
+  for (int c = 0; c < Channels; ++c)
+    for (long long j = 0; j < static_cast<long long>(batch) * Plane; ++j)
+      mismatches += sfc::channel_element<Channels, Plane>(static_cast<int>(j), c) != ((j / Plane) * Channels + c) * Plane + j % Plane;
+  std::printf("channel walk %4d channels x %5d pixels, batch %3d: %lld mismatches\n", Channels, Plane, batch, mismatches);
+  expect(mismatches == 0, "channel_element equals the NCHW formula");
+}
+
 }  // namespace
 
 int main() {
+  check_channel_walk<3, 49>(5);
+  check_channel_walk<64, 1024>(3);
+  check_channel_walk<512, 16>(9);
   // conv_geometry{in_c, in_h, in_w, out_c, out_h, out_w, kernel, stride, padding}
   check_geometry<sf::conv_geometry{3, 9, 7, 4, 5, 4, 3, 2, 1}>("3x9x7 -> 4, k3 s2 p1", 5);
   check_geometry<sf::conv_geometry{2, 6, 6, 3, 6, 6, 1, 1, 0}>("2x6x6 -> 3, k1", 4);

@@ -120,14 +120,13 @@ struct gather_op {
 };
 
 /// grad_bias[o] += Σ_{b,p} grad_out[b, o, p]: one block per channel, summed in double in a fixed order.
-__global__ void __launch_bounds__(reduce_threads)
-    channel_sum_kernel(const float* grad_out, float* grad_bias, int batch, int channels, long long pixels) {
+template <int Channels, int Pixels>
+__global__ void __launch_bounds__(reduce_threads) channel_sum_kernel(const float* grad_out, float* grad_bias, int batch) {
   __shared__ double shared[reduce_threads];
   const int o = blockIdx.x;
-  const long long count = batch * pixels;
+  const int count = batch * Pixels;
   double sum = 0.0;
-  for (long long j = threadIdx.x; j < count; j += reduce_threads)
-    sum += grad_out[((j / pixels) * channels + o) * pixels + j % pixels];
+  for (int j = threadIdx.x; j < count; j += reduce_threads) sum += grad_out[channel_element<Channels, Pixels>(j, o)];
   sum = block_sum(sum, shared);
   if (threadIdx.x == 0) grad_bias[o] += static_cast<float>(sum);
 }
@@ -183,7 +182,8 @@ void conv2d_backward(const context& ctx, int batch, const float* kept, const flo
     }
   });
   if (grad_bias) {
-    channel_sum_kernel<<<G.out_c, reduce_threads, 0, ctx.stream>>>(grad_out, grad_bias, batch, G.out_c, pixels);
+    check_channel_count(batch, pixels);
+    channel_sum_kernel<G.out_c, pixels><<<G.out_c, reduce_threads, 0, ctx.stream>>>(grad_out, grad_bias, batch);
     ctx.kernel_launched();
   }
 }
@@ -196,14 +196,15 @@ inline void conv2d_forward_cudnn(const context& ctx, const conv_geometry& g, int
   if (bias) ctx.kernel_launched();
 }
 
-inline void conv2d_backward_cudnn(const context& ctx, const conv_geometry& g, int batch, const float* kept,
-                                  const float* grad_out, const float* weight, float* grad_weight, float* grad_bias,
-                                  float* grad_in) {
-  ctx.cudnn->backward(g, batch, kept, grad_out, weight, grad_weight, grad_in);
+template <conv_geometry G>
+void conv2d_backward_cudnn(const context& ctx, int batch, const float* kept, const float* grad_out, const float* weight,
+                           float* grad_weight, float* grad_bias, float* grad_in) {
+  ctx.cudnn->backward(G, batch, kept, grad_out, weight, grad_weight, grad_in);
   ctx.kernel_launched();
   if (grad_in) ctx.kernel_launched();
   if (grad_bias) {
-    channel_sum_kernel<<<g.out_c, reduce_threads, 0, ctx.stream>>>(grad_out, grad_bias, batch, g.out_c, g.out_pixels());
+    check_channel_count(batch, G.out_pixels());
+    channel_sum_kernel<G.out_c, G.out_pixels()><<<G.out_c, reduce_threads, 0, ctx.stream>>>(grad_out, grad_bias, batch);
     ctx.kernel_launched();
   }
 }
@@ -246,7 +247,7 @@ struct conv2d_layer_impl : stateless_layer {
   static void backward_through(const context& ctx, int batch, const float* kept, const float* grad_out, const float* weight,
                                float* grad_weight, float* grad_bias, float* grad_in, float* scratch) {
     if (ctx.cudnn) {
-      conv2d_backward_cudnn(ctx, G, batch, kept, grad_out, weight, grad_weight, grad_bias, grad_in);
+      conv2d_backward_cudnn<G>(ctx, batch, kept, grad_out, weight, grad_weight, grad_bias, grad_in);
     } else {
       conv2d_backward<G>(ctx, batch, kept, grad_out, weight, grad_weight, grad_bias, grad_in, scratch);
     }
