@@ -29,7 +29,9 @@ struct batch_result {
   int samples = 0;
 };
 
-/// Optional observation points (tests, monitors). Both see the model's gradients before the update.
+/// Optional observation points (tests, monitors). All see the model's gradients before the update;
+/// a per-step hook also turns off the CPU backend's per-batch weight gradient of input layers
+/// (Network::defers_weight_gradient), so the gradients it sees are the per-step sums.
 struct train_hooks {
   std::function<void(int t, float step_loss)> after_forward;   // every step, before any backward
   std::function<void(int t, float step_loss)> after_backward;  // after the backward of step t
@@ -95,7 +97,8 @@ batch_result host_train_batch(Model& model, optimizer& opt, float lr, int batch,
   // A static input and one update per batch: weight gradients that are linear in a constant input
   // can be summed over the steps first (Network::defers_weight_gradient), unless a hook reads the
   // gradients after every backward.
-  const bool defer = encode.same_every_step && schedule == update_schedule::per_batch && !hooks.after_backward;
+  const bool defer = encode.same_every_step && schedule == update_schedule::per_batch && !hooks.after_backward &&
+                     !hooks.after_forward;
   bool any_backward = false;
   for (int t = 0; t < time_steps; ++t) {
     const bool with_grad = backward_at[static_cast<std::size_t>(t)] != 0;

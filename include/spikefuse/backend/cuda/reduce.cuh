@@ -31,9 +31,9 @@ SF_HOST_DEVICE constexpr long long channel_element(int j, int c) {
   return (static_cast<long long>(j / Plane) * Channels + c) * Plane + j % Plane;
 }
 
-/// batch·plane elements per channel are counted in 32 bits.
+/// batch·plane elements per channel are counted in 32 bits, by loops that step reduce_threads at a time.
 inline void check_channel_count(int batch, long long plane) {
-  if (static_cast<long long>(batch) * plane >= (1LL << 31))
+  if (static_cast<long long>(batch) * plane > 2147483647LL - reduce_threads)
     throw std::length_error("spikefuse: a channel has 2^31 or more elements per batch; use a smaller batch");
 }
 
