@@ -78,10 +78,6 @@ class model {
                                   std::to_string(max_batch_));
     batch_ = batch;
     for_each_layer([&]<std::size_t I>() { reset_layer<I>(ph); });
-    for_each_layer([&]<std::size_t I>() {
-      if constexpr (Net::template defers_weight_gradient<I>)
-        std::fill_n(buf_[I].grad_sum, static_cast<long long>(batch_) * Net::template port_at<I>::size, 0.f);
-    });
   }
 
   /// Where the caller writes x_t: batch × input_size floats.
@@ -113,17 +109,15 @@ class model {
     }(std::make_index_sequence<depth>{});
   }
 
-  /// dW += (Σ_t δ_t)ᵀ·x for the layers whose weight gradient backward() deferred, then the sums
-  /// restart: one GEMM per batch where there were T. Call before the optimizer reads the gradients.
+  /// dW += (Σ_t δ_t)ᵀ·x for the layers whose weight gradient backward() deferred: one GEMM per batch
+  /// where there were T. Call before the optimizer reads the gradients; reset_state() restarts the sums.
   void flush_deferred_gradients() {
     for_each_layer([&]<std::size_t I>() {
       if constexpr (Net::template defers_weight_gradient<I>) {
         using L = typename Net::template layer_at<I>;
         constexpr int in_features = static_cast<int>(Net::template input_port_at<I>::size);
-        const long long n = static_cast<long long>(batch_) * L::out_features;
         linear_backward_weight(batch_, in_features, L::out_features, buf_[I].grad_sum,
                                buf_[Net::template source_of<I>].out, buf_[I].grad_weight);
-        std::fill_n(buf_[I].grad_sum, n, 0.f);
       }
     });
   }
@@ -274,6 +268,8 @@ class model {
       const long long n = static_cast<long long>(batch_) * Out::size;
       for (long long i = 0; i < n; ++i) buf_[I].logits_sum[i] = 0.f;
     }
+    if constexpr (Net::template defers_weight_gradient<I>)  // Σ_t ∂out restarts with the sequence
+      std::fill_n(buf_[I].grad_sum, static_cast<long long>(batch_) * Out::size, 0.f);
   }
 
   template <std::size_t I>

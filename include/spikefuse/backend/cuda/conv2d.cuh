@@ -133,23 +133,27 @@ __global__ void __launch_bounds__(reduce_threads) channel_sum_kernel(const float
 
 /// A chunk's columns and its NCHW slices are indexed in 32 bits by the kernels above.
 template <conv_geometry G>
-constexpr bool chunks_fit_int32(int batch) {
+void check_chunk_indexing(int batch) {
   const long long chunk = G.samples_per_chunk(batch);
   const long long pixels = G.out_pixels();
-  return static_cast<long long>(G.column_rows() + G.out_c) * chunk * pixels < (1LL << 31) &&
-         chunk * G.in_c * G.in_pixels() < (1LL << 31);
-}
-
-inline void check_chunk_indexing(bool fits) {
-  if (!fits)
+  if (static_cast<long long>(G.column_rows() + G.out_c) * chunk * pixels >= (1LL << 31) ||
+      chunk * G.in_c * G.in_pixels() >= (1LL << 31))
     throw std::length_error("spikefuse: a convolution's im2col chunk has 2^31 or more elements (one sample's columns are "
                             "too large); use model_options::convolutions = cudnn");
+}
+
+/// db += Σ_{b,p} ∂out[b, o, p] (ACCUMULATES): the same kernel for both convolution paths.
+template <conv_geometry G>
+void conv2d_bias_gradient(const context& ctx, int batch, const float* grad_out, float* grad_bias) {
+  check_channel_count(batch, G.out_pixels());
+  channel_sum_kernel<G.out_c, G.out_pixels()><<<G.out_c, reduce_threads, 0, ctx.stream>>>(grad_out, grad_bias, batch);
+  ctx.kernel_launched();
 }
 
 template <conv_geometry G>
 void conv2d_forward(const context& ctx, int batch, const float* in, const float* weight, const float* bias, float* out,
                     float* scratch) {
-  check_chunk_indexing(chunks_fit_int32<G>(batch));
+  check_chunk_indexing<G>(batch);
   const int chunk = G.samples_per_chunk(batch);
   constexpr int pixels = G.out_pixels(), rows = G.column_rows();
   float* col = scratch;
@@ -166,7 +170,7 @@ void conv2d_forward(const context& ctx, int batch, const float* in, const float*
 template <conv_geometry G>
 void conv2d_backward(const context& ctx, int batch, const float* kept, const float* grad_out, const float* weight,
                      float* grad_weight, float* grad_bias, float* grad_in, float* scratch) {
-  check_chunk_indexing(chunks_fit_int32<G>(batch));
+  check_chunk_indexing<G>(batch);
   const int chunk = G.samples_per_chunk(batch);
   constexpr int pixels = G.out_pixels(), rows = G.column_rows();
   float* col = scratch;
@@ -181,11 +185,7 @@ void conv2d_backward(const context& ctx, int batch, const float* kept, const flo
       launch_elementwise(ctx, static_cast<long long>(count) * G.in_c * G.in_pixels(), col2im_op<G>{col, grad_in, first, n});
     }
   });
-  if (grad_bias) {
-    check_channel_count(batch, pixels);
-    channel_sum_kernel<G.out_c, pixels><<<G.out_c, reduce_threads, 0, ctx.stream>>>(grad_out, grad_bias, batch);
-    ctx.kernel_launched();
-  }
+  if (grad_bias) conv2d_bias_gradient<G>(ctx, batch, grad_out, grad_bias);
 }
 
 /// The same two functions through cuDNN (model_options::convolutions = cudnn): no columns, NCHW in and out.
@@ -202,11 +202,7 @@ void conv2d_backward_cudnn(const context& ctx, int batch, const float* kept, con
   ctx.cudnn->backward(G, batch, kept, grad_out, weight, grad_weight, grad_in);
   ctx.kernel_launched();
   if (grad_in) ctx.kernel_launched();
-  if (grad_bias) {
-    check_channel_count(batch, G.out_pixels());
-    channel_sum_kernel<G.out_c, G.out_pixels()><<<G.out_c, reduce_threads, 0, ctx.stream>>>(grad_out, grad_bias, batch);
-    ctx.kernel_launched();
-  }
+  if (grad_bias) conv2d_bias_gradient<G>(ctx, batch, grad_out, grad_bias);
 }
 
 template <class Conv>
