@@ -4,12 +4,15 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <new>
 #include <sstream>
 #include <vector>
 
+#include "spikefuse/models/fashion_mnist_csnn.hpp"
+#include "spikefuse/models/sltt_resnet18.hpp"
 #include "spikefuse/spikefuse.hpp"
 
 // GCC pairs the inlined replacement new/delete below wrongly and warns; they do match.
@@ -109,4 +112,107 @@ BOOST_AUTO_TEST_CASE(print_shows_layers_and_totals) {
   BOOST_TEST(s.find("OTTTLIF<tau=2, theta=1, soft reset, Sigmoid<4>>") != std::string::npos);
   BOOST_TEST(s.find("Dropout<0.25>") != std::string::npos);
   BOOST_TEST(s.find("independent of T") != std::string::npos);
+}
+
+// ---- ∂ buffers shared by liveness --------------------------------------------------------------
+
+namespace {
+
+bool memory_overlaps(long long a_at, long long a_floats, long long b_at, long long b_floats) {
+  return a_at < b_at + b_floats && b_at < a_at + a_floats;
+}
+
+/// Where node `node`'s ∂ lives: (pooled?, offset); Flatten resolves to its source.
+int storage_of(const sf::memory_plan& p, int node) {
+  while (node > 0 && p.layers[static_cast<std::size_t>(node)].aliases_input) node = p.layers[static_cast<std::size_t>(node)].source;
+  return node;
+}
+
+/// Two ∂ buffers that one backward kernel reads and writes at once must not share memory.
+void check_disjoint_grads(const sf::memory_plan& p, int a, int b) {
+  const auto& ra = p.layers[static_cast<std::size_t>(storage_of(p, a))];
+  const auto& rb = p.layers[static_cast<std::size_t>(storage_of(p, b))];
+  if (ra.grad_out_at < 0 || rb.grad_out_at < 0 || &ra == &rb) return;
+  BOOST_TEST(!memory_overlaps(ra.grad_out_at, ra.floats.grad_out, rb.grad_out_at, rb.floats.grad_out),
+             "∂ of node " << ra.index << " and of node " << rb.index << " share memory");
+}
+
+/// Every backward reads its own ∂ and writes its sources' (through its scratch when it adds); a
+/// neuron's CUDA kernel reads the ∂ of the Scale/pooling after it and writes its source's.
+void check_plan_liveness(const sf::memory_plan& p) {
+  const int depth = static_cast<int>(p.layers.size()) - 1;
+  for (int node = 1; node <= depth; ++node) {
+    const auto& r = p.layers[static_cast<std::size_t>(node)];
+    for (int from : {r.source, r.second_source}) {
+      if (from < 0) continue;
+      check_disjoint_grads(p, node, from);
+      const auto& src = p.layers[static_cast<std::size_t>(storage_of(p, from))];
+      if (r.grad_scratch_at >= 0 && src.grad_out_at >= 0)
+        BOOST_TEST(!memory_overlaps(r.grad_scratch_at, r.floats.grad_scratch, src.grad_out_at, src.floats.grad_out));
+    }
+    if (r.grad_scratch_at >= 0 && r.grad_out_at >= 0)
+      BOOST_TEST(!memory_overlaps(r.grad_scratch_at, r.floats.grad_scratch, r.grad_out_at, r.floats.grad_out));
+    if (r.neuron) {
+      int last = node;
+      while (last < depth && p.layers[static_cast<std::size_t>(last + 1)].pass_through) ++last;
+      check_disjoint_grads(p, last, r.source);
+      check_disjoint_grads(p, last, node);
+    }
+  }
+  BOOST_TEST(p.workspace_bytes() + p.unshared_gradient_bytes() >= sizeof(float) * static_cast<std::size_t>(p.gradient_pool));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(liveness_places_live_buffers_apart) {
+  sf::uniform01 uniform(11);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<sf::dsl::live_buffer> buffers(2 + trial % 30);
+    for (auto& b : buffers) {
+      b.floats = 1 + static_cast<long long>(uniform() * 1000);
+      b.first = static_cast<int>(uniform() * 20);
+      b.last = b.first + static_cast<int>(uniform() * 5);
+    }
+    const long long pool = sf::dsl::place_by_liveness(buffers, 64);
+    long long busiest = 0;  // no placement beats the most floats live in one slot
+    for (int t = 0; t < 25; ++t) {
+      long long live = 0;
+      for (const auto& b : buffers) live += (b.first <= t && t <= b.last) ? b.floats : 0;
+      busiest = std::max(busiest, live);
+    }
+    BOOST_TEST(pool >= busiest);
+    for (std::size_t i = 0; i < buffers.size(); ++i) {
+      BOOST_TEST(buffers[i].offset % 64 == 0);
+      BOOST_TEST(buffers[i].offset + buffers[i].floats <= pool);
+      for (std::size_t j = i + 1; j < buffers.size(); ++j)
+        if (sf::dsl::live_together(buffers[i], buffers[j]))
+          BOOST_TEST(!memory_overlaps(buffers[i].offset, buffers[i].floats, buffers[j].offset, buffers[j].floats));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_chain_needs_two_gradient_buffers) {
+  // Slot k is live in k and k + 1, as ∂ buffers of a chain are: the pool is the largest neighbour pair.
+  std::vector<sf::dsl::live_buffer> chain;
+  const long long sizes[] = {256, 1024, 512, 2048, 128};
+  for (int k = 0; k < 5; ++k) chain.push_back({sizes[k], k, k + 1});
+  BOOST_TEST(sf::dsl::place_by_liveness(chain, 64) == 2048 + 512);
+}
+
+using ConvNet = sf::Network<sf::Input<3, 8, 8>, sf::Conv2d<8, 3, sf::conv_opts{.padding = 1}>, sf::OTTTLIF<>, sf::Scale<2.74f>,
+                            sf::AvgPool2d<2>, sf::Conv2d<16, 3, sf::conv_opts{.padding = 1}>, sf::OTTTLIF<>, sf::Scale<2.74f>,
+                            sf::Conv2d<16, 3, sf::conv_opts{.padding = 1}>, sf::OTTTLIF<>, sf::Flatten, sf::Linear<10>>;
+
+BOOST_AUTO_TEST_CASE(gradient_buffers_are_shared_where_no_kernel_needs_two_at_once) {
+  for (const auto& p : {sf::make_plan<Net>(32, 4, 2), sf::make_plan<ConvNet>(16, 4, 1),
+                        sf::make_plan<sf::models::fashion_mnist_csnn<sf::OTTTLIF<>>>(8, 4, 1),
+                        sf::make_plan<sf::models::sltt_preact_resnet18<>>(2, 4, 1)}) {
+    check_plan_liveness(p);
+    BOOST_TEST(p.gradient_pool > 0);
+    BOOST_TEST(sizeof(float) * static_cast<std::size_t>(p.gradient_pool) < p.unshared_gradient_bytes());
+    BOOST_TEST(p.layers.back().grad_out_at == -1);  // the head's ∂ is the caller's (logits_grad)
+  }
+  // The ResNet's adds write ∂ through scratch into sources that another node also feeds.
+  const auto resnet = sf::make_plan<sf::models::sltt_preact_resnet18<>>(2, 4, 1);
+  BOOST_TEST(std::any_of(resnet.layers.begin(), resnet.layers.end(), [](const auto& l) { return l.grad_scratch_at >= 0; }));
 }

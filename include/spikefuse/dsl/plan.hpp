@@ -2,6 +2,9 @@
 //
 // Every backend allocates exactly these buffers, once, before training; the plan is what a run
 // costs whatever the number of time steps. Rows list the float counts of each buffer per layer.
+// The ∂ buffers live only in the backward, each from the backward of the last node that writes it
+// to that of the node that reads it, so they share one pool by liveness (liveness.hpp): a chain
+// needs two of them in turn, not one per layer.
 #pragma once
 
 #include <boost/hana/for_each.hpp>
@@ -15,6 +18,7 @@
 #include <vector>
 
 #include "spikefuse/dsl/describe.hpp"
+#include "spikefuse/dsl/liveness.hpp"
 #include "spikefuse/dsl/network.hpp"
 #include "spikefuse/layer/conv_geometry.hpp"
 
@@ -45,6 +49,19 @@ struct layer_plan {
   shape out_shape;
   bool aliases_input = false;
   layer_buffers_plan floats;
+  int source = -1;          // the node it reads (-1: none, the input node)
+  int second_source = -1;   // a residual add's second operand
+  bool neuron = false;
+  bool pass_through = false;  // Scale, Dropout, pooling: what a neuron's kernel may compute with it
+  long long grad_out_at = -1;      // offset of grad_out in the shared ∂ pool; -1: a buffer of its own
+  long long grad_scratch_at = -1;  // offset of grad_scratch in the shared ∂ pool; -1: its own
+
+  /// Per-step floats that are this layer's alone (pooled ∂ buffers are counted in the pool).
+  long long own_workspace() const {
+    const auto& f = floats;
+    return f.out + f.out_trace + f.psi + f.saved + f.weight_work + (grad_out_at < 0 ? f.grad_out : 0) +
+           (grad_scratch_at < 0 ? f.grad_scratch : 0);
+  }
 };
 
 struct memory_plan {
@@ -52,6 +69,7 @@ struct memory_plan {
   int time_steps = 0;
   int optimizer_slots = 0;
   std::vector<layer_plan> layers;
+  long long gradient_pool = 0;  // floats of the shared ∂ pool
 
   long long parameter_count() const {
     long long n = 0;
@@ -83,11 +101,15 @@ struct memory_plan {
   /// Overwritten at every step.
   std::size_t workspace_bytes() const {
     long long n = 0;
-    for (const auto& l : layers) n += layer_workspace(l.floats);
-    return sizeof(float) * static_cast<std::size_t>(n + scratch_floats());
+    for (const auto& l : layers) n += l.own_workspace();
+    return sizeof(float) * static_cast<std::size_t>(n + gradient_pool + scratch_floats());
   }
-  static long long layer_workspace(const layer_buffers_plan& f) {
-    return f.out + f.out_trace + f.psi + f.grad_out + f.saved + f.weight_work + f.grad_scratch;
+  /// What the pooled ∂ buffers would take with one buffer each.
+  std::size_t unshared_gradient_bytes() const {
+    long long n = 0;
+    for (const auto& l : layers)
+      n += (l.grad_out_at >= 0 ? l.floats.grad_out : 0) + (l.grad_scratch_at >= 0 ? l.floats.grad_scratch : 0);
+    return sizeof(float) * static_cast<std::size_t>(n);
   }
   std::size_t total_bytes() const { return parameter_bytes() + state_bytes() + workspace_bytes(); }
 };
@@ -104,6 +126,12 @@ layer_plan plan_layer(int batch) {
   row.index = I;
   row.name = describe<L>();
   row.out_shape = Out::dims;
+  row.neuron = is_neuron<L>;
+  row.pass_through = is_scale<L> || is_dropout<L> || is_pool<L>;
+  if constexpr (I > 0) {
+    row.source = static_cast<int>(Net::template source_of<I>);
+    row.second_source = Net::template second_source_of<I>;
+  }
   auto& f = row.floats;
   if constexpr (is_input<L>) {
     f.out = n;
@@ -154,6 +182,51 @@ layer_plan plan_layer(int batch) {
   return row;
 }
 
+/// Places the ∂ buffers (grad_out, grad_scratch) in one pool by liveness. Slot k of the schedule
+/// is the backward of node depth − k. A node's grad_out is live from the backward of the last node
+/// that writes it (its consumer of highest index) to its own backward, and on to the neuron below
+/// it when it is a Scale, Dropout or pooling after a neuron: the CUDA backend's neuron kernel does
+/// those layers' backward and reads their ∂ itself. grad_scratch lives within its node's backward.
+/// The head's ∂ (written by the loss, read by callers through logits_grad()) keeps its own buffer.
+inline void share_gradient_buffers(memory_plan& plan) {
+  auto& rows = plan.layers;
+  auto row = [&](int node) -> layer_plan& { return rows[static_cast<std::size_t>(node)]; };
+  const int depth = static_cast<int>(rows.size()) - 1;
+  auto slot = [&](int node) { return depth - node; };
+  auto storage = [&](int node) {  // Flatten shares its source's buffers
+    while (node > 0 && row(node).aliases_input) node = row(node).source;
+    return node;
+  };
+  std::vector<int> first_write(rows.size(), -1);
+  for (int consumer = 1; consumer <= depth; ++consumer)
+    for (int from : {row(consumer).source, row(consumer).second_source})
+      if (from >= 0) {
+        int& first = first_write[static_cast<std::size_t>(storage(from))];
+        if (first < 0 || slot(consumer) < first) first = slot(consumer);
+      }
+  std::vector<live_buffer> buffers;
+  std::vector<long long*> offsets;
+  const int head = storage(depth);
+  for (int node = 1; node <= depth; ++node) {
+    auto& r = row(node);
+    if (r.aliases_input) continue;
+    if (r.floats.grad_out > 0 && node != head) {
+      int reader = node;
+      while (row(reader).pass_through && row(reader).source > 0) reader = storage(row(reader).source);
+      const int last = slot(row(reader).neuron ? reader : node);
+      const int written = first_write[static_cast<std::size_t>(node)];
+      buffers.push_back({r.floats.grad_out, written < 0 ? slot(node) : written, last});
+      offsets.push_back(&r.grad_out_at);
+    }
+    if (r.floats.grad_scratch > 0) {
+      buffers.push_back({r.floats.grad_scratch, slot(node), slot(node)});
+      offsets.push_back(&r.grad_scratch_at);
+    }
+  }
+  plan.gradient_pool = place_by_liveness(buffers);
+  for (std::size_t i = 0; i < buffers.size(); ++i) *offsets[i] = buffers[i].offset;
+}
+
 }  // namespace dsl
 
 /// The memory plan of `Net` for a batch size. `time_steps` is recorded only to show that it does
@@ -169,6 +242,7 @@ memory_plan make_plan(int batch, int time_steps, int optimizer_slots) {
   hana::for_each(hana::make_range(hana::size_c<0>, hana::size_c<Net::depth + 1>), [&](auto i) {
     plan.layers.push_back(dsl::plan_layer<Net, decltype(i)::value>(batch));
   });
+  dsl::share_gradient_buffers(plan);
   return plan;
 }
 
@@ -194,7 +268,7 @@ inline void print(std::ostream& os, const memory_plan& plan) {
   for (const auto& l : plan.layers) {
     const auto& f = l.floats;
     const auto state = sizeof(float) * static_cast<std::size_t>(f.v + f.trace + f.mask + f.logits_sum);
-    const auto work = sizeof(float) * static_cast<std::size_t>(memory_plan::layer_workspace(f));
+    const auto work = sizeof(float) * static_cast<std::size_t>(l.own_workspace());
     os << "  " << std::left << std::setw(3) << l.index << std::setw(64) << l.name << std::setw(10)
        << dsl::describe(l.out_shape) << std::right << std::setw(10) << f.params << std::setw(13)
        << format_bytes(state) << std::setw(13) << format_bytes(work) << "\n";
@@ -202,11 +276,14 @@ inline void print(std::ostream& os, const memory_plan& plan) {
   os << "  parameters " << plan.parameter_count() << " (" << format_bytes(plan.parameter_bytes())
      << " with gradients, optimizer state" << (plan.statistics_count() ? " and running statistics" : "") << ")\n"
      << "  state      " << format_bytes(plan.state_bytes()) << "\n"
-     << "  workspace  " << format_bytes(plan.workspace_bytes()) << " per step";
+     << "  workspace  " << format_bytes(plan.workspace_bytes()) << " per step\n";
+  if (plan.gradient_pool > 0)
+    os << "    of which ∂ buffers " << format_bytes(sizeof(float) * static_cast<std::size_t>(plan.gradient_pool))
+       << ", shared by liveness (" << format_bytes(plan.unshared_gradient_bytes()) << " with one per layer)\n";
   if (plan.scratch_floats() > 0)
-    os << " (of which im2col columns " << format_bytes(sizeof(float) * static_cast<std::size_t>(plan.scratch_floats()))
-       << ", one buffer shared by all convolutions)";
-  os << "\n"
+    os << "    of which im2col columns " << format_bytes(sizeof(float) * static_cast<std::size_t>(plan.scratch_floats()))
+       << ", one buffer shared by all convolutions\n";
+  os
      << "  total      " << format_bytes(plan.total_bytes()) << ", independent of T\n";
 }
 

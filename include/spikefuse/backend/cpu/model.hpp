@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -205,6 +206,10 @@ class model {
     slots_ = arena_.take(num_params_ * optimizer_slots_);
     statistics_ = arena_.take(num_statistics_);
     float* scratch = arena_.take(plan_.scratch_floats());
+    float* gradient_pool = arena_.take(plan_.gradient_pool);
+    // A node that read a ∂ before any consumer wrote it would read another node's values; NaN makes
+    // that visible in the first backward instead of a silently wrong gradient.
+    std::fill_n(gradient_pool, plan_.gradient_pool, std::numeric_limits<float>::quiet_NaN());
     tensors_ = parameter_layout<Net>();
     statistic_tensors_ = statistics_layout<Net>();
     for_each_layer([&]<std::size_t I>() {
@@ -220,14 +225,15 @@ class model {
       b.out = arena_.take(f.out);
       b.out_trace = arena_.take(f.out_trace);
       b.psi = arena_.take(f.psi);
-      b.grad_out = arena_.take(f.grad_out);
+      const auto& row = plan_.layers[I];
+      b.grad_out = row.grad_out_at >= 0 ? gradient_pool + row.grad_out_at : arena_.take(f.grad_out);
       b.v = arena_.take(f.v);
       b.trace = arena_.take(f.trace);
       b.mask = arena_.take(f.mask);
       b.logits_sum = arena_.take(f.logits_sum);
       b.saved = arena_.take(f.saved);
       b.weight_hat = arena_.take(f.weight_work);
-      b.grad_scratch = arena_.take(f.grad_scratch);
+      b.grad_scratch = row.grad_scratch_at >= 0 ? gradient_pool + row.grad_scratch_at : arena_.take(f.grad_scratch);
       b.grad_sum = arena_.take(f.grad_sum);
       b.scratch = f.scratch ? scratch : nullptr;
       using L = typename Net::template layer_at<I>;

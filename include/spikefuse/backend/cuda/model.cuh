@@ -427,6 +427,7 @@ class model {
     num_statistics_ = plan_.statistics_count();
     statistics_ = a.take<float>(num_statistics_);
     float* scratch = a.take<float>(plan_.scratch_floats());
+    float* gradient_pool = a.take<float>(plan_.gradient_pool);
     for_each_layer([&]<std::size_t I>() {
       const auto& f = plan_.layers[I].floats;
       auto& b = buf_[I];
@@ -442,14 +443,18 @@ class model {
       b.out = a.take<float>(f.out);
       b.out_trace = a.take<float>(f.out_trace);
       b.psi = a.take<float>(f.psi);
-      b.grad_out = a.take<float>(f.grad_out);
+      const auto& row = plan_.layers[I];
+      auto pooled = [&](long long at, long long floats) {  // the measuring pass has no pool yet
+        return at >= 0 ? (gradient_pool ? gradient_pool + at : nullptr) : a.take<float>(floats);
+      };
+      b.grad_out = pooled(row.grad_out_at, f.grad_out);
       b.v = a.take<float>(f.v);
       b.trace = a.take<float>(f.trace);
       b.mask = a.take<float>(f.mask);
       b.logits_sum = a.take<float>(f.logits_sum);
       b.saved = a.take<float>(f.saved);
       b.weight_hat = a.take<float>(f.weight_work);
-      b.grad_scratch = a.take<float>(f.grad_scratch);
+      b.grad_scratch = pooled(row.grad_scratch_at, f.grad_scratch);
       // The plan's Σ_t ∂out of a Linear on a static input: the CPU backend's one dW GEMM per batch.
       // This backend runs that GEMM per step still; the buffer is taken so that the device holds
       // what the plan lists.
