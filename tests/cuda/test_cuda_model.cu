@@ -197,10 +197,12 @@ void compare_case(const run_config& cfg, bool graphs, std::vector<float>* final_
   const auto data = make_data(batches + 1, Net::input_size, classes, 7u);
   const std::uint64_t seed = 1234;
   sf::optimizer_config oc;  // Adam
-  sf::cpu::model<Net> cpu(kBatch, 2, seed);
-  // Spikes of neurons whose Scale / pooling is fused are kept, to compare them.
+  // Every layer keeps its output, and the spikes of neurons whose Scale / pooling is fused are
+  // kept, to compare them (compare_graph_and_plain checks that the shared layout gives the same bits).
+  sf::cpu::model<Net> cpu(kBatch, 2, seed, sf::plan_options{.keep_outputs = true});
   sf::cuda::model<Net> gpu(kBatch, 2, seed,
-                           sf::cuda::model_options{.graphs = graphs, .keep_fused_spikes = true, .convolutions = convolutions});
+                           sf::cuda::model_options{.graphs = graphs, .keep_fused_spikes = true, .keep_outputs = true,
+                                                   .convolutions = convolutions});
   sf::optimizer cpu_opt(oc), gpu_opt(oc);
 
   std::vector<float> cpu_params(cpu.parameter_count()), gpu_params(cpu.parameter_count());
@@ -338,15 +340,17 @@ void compare_case(const run_config& cfg, bool graphs, std::vector<float>* final_
 }
 
 /// Without hooks (no synchronisation per step) the graph run and the plain run give the same bits,
-/// and so does a graph run that also stores the spikes its fused kernels read inside.
+/// and so do a graph run that also stores the spikes its fused kernels read inside and one whose
+/// layers keep their outputs in buffers of their own (the others share them by liveness).
 template <class Net>
 void compare_graph_and_plain(const run_config& cfg) {
-  std::printf("%s: graph replay vs plain launches vs kept fused spikes, no hooks\n", cfg.name);
+  std::printf("%s: graph replay vs plain launches vs kept fused spikes vs kept outputs, no hooks\n", cfg.name);
   const int batches = cfg.schedule == sf::update_schedule::per_step ? updates / cfg.time_steps : updates;
   const auto data = make_data(batches, Net::input_size, Net::num_outputs, 11u);
-  std::vector<float> result[3];
-  for (int graphs = 0; graphs < 3; ++graphs) {
-    sf::cuda::model<Net> gpu(kBatch, 2, 5, sf::cuda::model_options{.graphs = graphs >= 1, .keep_fused_spikes = graphs == 2});
+  std::vector<float> result[4];
+  for (int graphs = 0; graphs < 4; ++graphs) {
+    sf::cuda::model<Net> gpu(kBatch, 2, 5,
+                             sf::cuda::model_options{.graphs = graphs >= 1, .keep_fused_spikes = graphs == 2, .keep_outputs = graphs == 3});
     sf::optimizer opt(sf::optimizer_config{});
     std::mt19937_64 k_rng(3);
     for (int b = 0; b < batches; ++b) {
@@ -365,6 +369,7 @@ void compare_graph_and_plain(const run_config& cfg) {
   }
   expect(result[0] == result[1], "graph replay gives the plain launches' weights bit for bit");
   expect(result[1] == result[2], "storing the fused neurons' spikes changes no weight");
+  expect(result[1] == result[3], "outputs shared by liveness give the weights of outputs kept apart, bit for bit");
 }
 
 struct step_launches {
@@ -551,7 +556,7 @@ using MlpNet = sf::Network<sf::Input<784>, sf::Linear<800>, sf::OTTTLIF<>, sf::L
 /// The outputs a fused kernel does not store are refused by output_of, with the reason.
 void check_fused_outputs_refused() {
   using Net = FusedPoolNet<sf::OTTTLIF<>>;
-  sf::cuda::model<Net> gpu(2, 0, 1);
+  sf::cuda::model<Net> gpu(2, 0, 1, sf::cuda::model_options{.keep_outputs = true});
   gpu.reset_state(2, sf::phase::train);
   for (std::size_t layer : {std::size_t{2}, std::size_t{5}, std::size_t{6}, std::size_t{9}, std::size_t{10}}) {
     bool refused = false;
@@ -565,6 +570,15 @@ void check_fused_outputs_refused() {
     expect(refused, "output_of(" + std::to_string(layer) + ") is refused: the fused kernel does not store it");
   }
   expect(gpu.output_of(3).size() == 2u * 4 * 4 * 4, "the fused pooling's own output is readable");
+  sf::cuda::model<Net> shared(2, 0, 1);
+  shared.reset_state(2, sf::phase::train);
+  bool refused = false;
+  try {
+    shared.output_of(3);
+  } catch (const std::invalid_argument& e) {
+    refused = std::string(e.what()).find("keep_outputs") != std::string::npos;
+  }
+  expect(refused, "output_of(3) of a model that shares outputs is refused and names keep_outputs");
 }
 
 }  // namespace
@@ -595,6 +609,8 @@ int main(int argc, char** argv) {
       compare_case<ConvSlttNet>(sltt, true, nullptr);
       compare_case<FusedPoolNet<sf::OTTTLIF<>>>(ottt_a, true, nullptr);
       compare_case<FusedPoolNet<sf::SLTTLIF<>>>(sltt, true, nullptr);
+      compare_graph_and_plain<ConvSlttNet>(sltt);
+      compare_graph_and_plain<FusedPoolNet<sf::OTTTLIF<>>>(ottt_a);
       check_cudnn_convolutions<ConvOtttNet, ConvSlttNet>(ottt_a, sltt, true);
     } else {
       for (bool graphs : {false, true}) {
@@ -615,6 +631,7 @@ int main(int argc, char** argv) {
       }
       compare_case<ChunkedConvNet>(sltt, true, nullptr);
       compare_graph_and_plain<ConvSlttNet>(sltt);
+      compare_graph_and_plain<ConvOtttNet>(ottt_a);
       check_cudnn_convolutions<ConvOtttNet, ConvSlttNet>(ottt_a, sltt, false);
       // Neuron + Scale + average pooling in one kernel each way.
       for (bool graphs : {false, true}) {

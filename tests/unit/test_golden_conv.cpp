@@ -53,7 +53,7 @@ template <class Net>
 struct golden_run {
   const golden_file& g;
   std::string run;
-  sf::cpu::model<Net> model{4, 1, 0};
+  sf::cpu::model<Net> model{4, 1, 0, sf::plan_options{.keep_outputs = true}};  // spikes read for the flip count
 
   std::vector<std::string> zero_gradient;  // tensors whose exact gradient is (nearly) zero, see above
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <utility>
 #include <cstdlib>
 #include <new>
 #include <sstream>
@@ -157,9 +158,26 @@ void check_plan_liveness(const sf::memory_plan& p) {
       while (last < depth && p.layers[static_cast<std::size_t>(last + 1)].pass_through) ++last;
       check_disjoint_grads(p, last, r.source);
       check_disjoint_grads(p, last, node);
+      // Forward: the CUDA kernel reads the source's output and writes ψ and the last fused layer's
+      // output and trace.
+      const auto& in = p.layers[static_cast<std::size_t>(storage_of(p, r.source))];
+      const auto& fused = p.layers[static_cast<std::size_t>(last)];
+      for (const auto& [at, floats] : {std::pair{fused.out_at, fused.floats.out}, std::pair{fused.out_trace_at, fused.floats.out_trace},
+                                       std::pair{r.psi_at, r.floats.psi}})
+        if (at >= 0 && in.out_at >= 0)
+          BOOST_TEST(!memory_overlaps(at, floats, in.out_at, in.floats.out), "node " << node << " overwrites its input");
+      if (fused.out_at >= 0 && r.psi_at >= 0)
+        BOOST_TEST(!memory_overlaps(fused.out_at, fused.floats.out, r.psi_at, r.floats.psi));
+    }
+    // Forward: a node reads its sources' outputs and writes its own.
+    for (int from : {r.source, r.second_source}) {
+      if (from < 0 || r.out_at < 0) continue;
+      const auto& src = p.layers[static_cast<std::size_t>(storage_of(p, from))];
+      if (src.out_at >= 0 && &src != &r)
+        BOOST_TEST(!memory_overlaps(r.out_at, r.floats.out, src.out_at, src.floats.out), "node " << node << " overwrites its input");
     }
   }
-  BOOST_TEST(p.workspace_bytes() + p.unshared_gradient_bytes() >= sizeof(float) * static_cast<std::size_t>(p.gradient_pool));
+  BOOST_TEST(p.workspace_bytes() + p.unshared_bytes() >= sizeof(float) * static_cast<std::size_t>(p.shared_pool));
 }
 
 }  // namespace
@@ -203,13 +221,13 @@ using ConvNet = sf::Network<sf::Input<3, 8, 8>, sf::Conv2d<8, 3, sf::conv_opts{.
                             sf::AvgPool2d<2>, sf::Conv2d<16, 3, sf::conv_opts{.padding = 1}>, sf::OTTTLIF<>, sf::Scale<2.74f>,
                             sf::Conv2d<16, 3, sf::conv_opts{.padding = 1}>, sf::OTTTLIF<>, sf::Flatten, sf::Linear<10>>;
 
-BOOST_AUTO_TEST_CASE(gradient_buffers_are_shared_where_no_kernel_needs_two_at_once) {
+BOOST_AUTO_TEST_CASE(pooled_buffers_are_apart_wherever_one_kernel_uses_two_at_once) {
   for (const auto& p : {sf::make_plan<Net>(32, 4, 2), sf::make_plan<ConvNet>(16, 4, 1),
                         sf::make_plan<sf::models::fashion_mnist_csnn<sf::OTTTLIF<>>>(8, 4, 1),
                         sf::make_plan<sf::models::sltt_preact_resnet18<>>(2, 4, 1)}) {
     check_plan_liveness(p);
-    BOOST_TEST(p.gradient_pool > 0);
-    BOOST_TEST(sizeof(float) * static_cast<std::size_t>(p.gradient_pool) < p.unshared_gradient_bytes());
+    BOOST_TEST(p.shared_pool > 0);
+    BOOST_TEST(sizeof(float) * static_cast<std::size_t>(p.shared_pool) < p.unshared_bytes());
     BOOST_TEST(p.layers.back().grad_out_at == -1);  // the head's ∂ is the caller's (logits_grad)
   }
   // The ResNet's adds write ∂ through scratch into sources that another node also feeds.

@@ -33,7 +33,7 @@ void fill_input(sf::cpu::model<Net>& m, int batch, int t) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(dropout_keeps_one_mask_per_sequence_on_spikes_and_trace) {
-  sf::cpu::model<Net> m(4, 0, 11);
+  sf::cpu::model<Net> m(4, 0, 11, sf::plan_options{.keep_outputs = true});
   m.reset_state(4, sf::phase::train);
   constexpr int n = 4 * 64;
   std::vector<float> mask(n, -1.f);  // inferred from the first step where the unit fired
@@ -70,7 +70,7 @@ BOOST_AUTO_TEST_CASE(dropout_keeps_one_mask_per_sequence_on_spikes_and_trace) {
 }
 
 BOOST_AUTO_TEST_CASE(eval_mode_keeps_no_trace_and_no_dropout) {
-  sf::cpu::model<Net> m(2, 0, 3);
+  sf::cpu::model<Net> m(2, 0, 3, sf::plan_options{.keep_outputs = true});
   m.reset_state(2, sf::phase::eval);
   for (int t = 0; t < 3; ++t) {
     fill_input(m, 2, t);
@@ -165,7 +165,7 @@ BOOST_AUTO_TEST_CASE(an_optimizer_needing_more_state_than_the_model_has_is_refus
 }
 
 BOOST_AUTO_TEST_CASE(reseeding_repeats_the_dropout_masks) {
-  sf::cpu::model<Net> m(4, 0, 2);
+  sf::cpu::model<Net> m(4, 0, 2, sf::plan_options{.keep_outputs = true});
   std::vector<float> first, second;
   for (auto* out : {&first, &second}) {
     m.reseed(1234);

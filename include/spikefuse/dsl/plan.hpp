@@ -2,9 +2,10 @@
 //
 // Every backend allocates exactly these buffers, once, before training; the plan is what a run
 // costs whatever the number of time steps. Rows list the float counts of each buffer per layer.
-// The ∂ buffers live only in the backward, each from the backward of the last node that writes it
-// to that of the node that reads it, so they share one pool by liveness (liveness.hpp): a chain
-// needs two of them in turn, not one per layer.
+// Most per-step buffers are live for a part of the step only: a convolution's output until the
+// neuron after it has read it, a ∂ from the backward of the node that writes it to that of the
+// node that reads it, ψ from a neuron's forward to its backward. Those share one pool by liveness
+// (liveness.hpp); a chain needs two ∂ buffers in turn, not one per layer.
 #pragma once
 
 #include <boost/hana/for_each.hpp>
@@ -43,6 +44,14 @@ struct layer_buffers_plan {
   long long scratch = 0;    // im2col columns: one buffer, shared by all layers, sized by the largest
 };
 
+/// How a model lays out its buffers.
+struct plan_options {
+  /// Every layer keeps its output (and output trace) in a buffer of its own for the whole step, so
+  /// that output_of() can read any layer after a forward (tests, monitors). Off: outputs that no
+  /// backward reads share memory with later buffers, and output_of() refuses those layers.
+  bool keep_outputs = false;
+};
+
 struct layer_plan {
   std::size_t index = 0;
   std::string name;
@@ -53,14 +62,25 @@ struct layer_plan {
   int second_source = -1;   // a residual add's second operand
   bool neuron = false;
   bool pass_through = false;  // Scale, Dropout, pooling: what a neuron's kernel may compute with it
-  long long grad_out_at = -1;      // offset of grad_out in the shared ∂ pool; -1: a buffer of its own
-  long long grad_scratch_at = -1;  // offset of grad_scratch in the shared ∂ pool; -1: its own
+  bool input_determined = false;  // keeps its output across steps (Network::input_determined)
+  bool reads_input_in_backward = false;  // Linear, Conv2d, BatchNorm, MaxPool2d
+  // Offsets in the shared pool (memory_plan::shared_pool); -1: a buffer of the layer's own.
+  long long out_at = -1;
+  long long out_trace_at = -1;
+  long long psi_at = -1;
+  long long grad_out_at = -1;
+  long long grad_scratch_at = -1;
 
-  /// Per-step floats that are this layer's alone (pooled ∂ buffers are counted in the pool).
+  /// Floats of the buffers that go to the shared pool.
+  long long shared_floats() const {
+    const auto& f = floats;
+    return (out_at >= 0 ? f.out : 0) + (out_trace_at >= 0 ? f.out_trace : 0) + (psi_at >= 0 ? f.psi : 0) +
+           (grad_out_at >= 0 ? f.grad_out : 0) + (grad_scratch_at >= 0 ? f.grad_scratch : 0);
+  }
+  /// Per-step floats that are this layer's alone.
   long long own_workspace() const {
     const auto& f = floats;
-    return f.out + f.out_trace + f.psi + f.saved + f.weight_work + (grad_out_at < 0 ? f.grad_out : 0) +
-           (grad_scratch_at < 0 ? f.grad_scratch : 0);
+    return f.out + f.out_trace + f.psi + f.saved + f.weight_work + f.grad_out + f.grad_scratch - shared_floats();
   }
 };
 
@@ -69,7 +89,7 @@ struct memory_plan {
   int time_steps = 0;
   int optimizer_slots = 0;
   std::vector<layer_plan> layers;
-  long long gradient_pool = 0;  // floats of the shared ∂ pool
+  long long shared_pool = 0;  // floats of the pool the per-step buffers share by liveness
 
   long long parameter_count() const {
     long long n = 0;
@@ -102,13 +122,12 @@ struct memory_plan {
   std::size_t workspace_bytes() const {
     long long n = 0;
     for (const auto& l : layers) n += l.own_workspace();
-    return sizeof(float) * static_cast<std::size_t>(n + gradient_pool + scratch_floats());
+    return sizeof(float) * static_cast<std::size_t>(n + shared_pool + scratch_floats());
   }
-  /// What the pooled ∂ buffers would take with one buffer each.
-  std::size_t unshared_gradient_bytes() const {
+  /// What the pooled buffers would take with one buffer each.
+  std::size_t unshared_bytes() const {
     long long n = 0;
-    for (const auto& l : layers)
-      n += (l.grad_out_at >= 0 ? l.floats.grad_out : 0) + (l.grad_scratch_at >= 0 ? l.floats.grad_scratch : 0);
+    for (const auto& l : layers) n += l.shared_floats();
     return sizeof(float) * static_cast<std::size_t>(n);
   }
   std::size_t total_bytes() const { return parameter_bytes() + state_bytes() + workspace_bytes(); }
@@ -128,6 +147,8 @@ layer_plan plan_layer(int batch) {
   row.out_shape = Out::dims;
   row.neuron = is_neuron<L>;
   row.pass_through = is_scale<L> || is_dropout<L> || is_pool<L>;
+  row.reads_input_in_backward = parametric_layer<L> || is_max_pool<L>;
+  if constexpr (I < Net::depth) row.input_determined = Net::input_determined[I];
   if constexpr (I > 0) {
     row.source = static_cast<int>(Net::template source_of<I>);
     row.second_source = Net::template second_source_of<I>;
@@ -182,48 +203,70 @@ layer_plan plan_layer(int batch) {
   return row;
 }
 
-/// Places the ∂ buffers (grad_out, grad_scratch) in one pool by liveness. Slot k of the schedule
-/// is the backward of node depth − k. A node's grad_out is live from the backward of the last node
-/// that writes it (its consumer of highest index) to its own backward, and on to the neuron below
-/// it when it is a Scale, Dropout or pooling after a neuron: the CUDA backend's neuron kernel does
-/// those layers' backward and reads their ∂ itself. grad_scratch lives within its node's backward.
-/// The head's ∂ (written by the loss, read by callers through logits_grad()) keeps its own buffer.
-inline void share_gradient_buffers(memory_plan& plan) {
+/// Places the per-step buffers in one pool by liveness. The schedule of a step is the forward of
+/// nodes 1…depth (slots 1…depth), then their backward from depth down to 1 (slots depth+1…2·depth).
+/// - A ∂ lives from the backward of the last node that writes it (its consumer of highest index)
+///   to its own backward; grad_scratch within its node's backward.
+/// - An output (and output trace) lives from its forward to the last forward that reads it, or to
+///   the backward of a consumer that reads its input there (a Linear's or convolution's weight
+///   gradient, BatchNorm, max pooling).
+/// - ψ lives from its neuron's forward to its backward.
+/// A Scale, Dropout or pooling after a neuron counts as done by that neuron: the CUDA backend's
+/// neuron kernel writes their outputs in its forward and reads their ∂ in its backward. Kept apart:
+/// the input, the head (logits, and the ∂ the loss writes), the outputs of input-determined nodes
+/// (reused across steps), and with keep_outputs every output.
+inline void share_buffers_by_liveness(memory_plan& plan, plan_options options) {
   auto& rows = plan.layers;
   auto row = [&](int node) -> layer_plan& { return rows[static_cast<std::size_t>(node)]; };
   const int depth = static_cast<int>(rows.size()) - 1;
-  auto slot = [&](int node) { return depth - node; };
+  auto forward_slot = [](int node) { return node; };
+  auto backward_slot = [&](int node) { return 2 * depth + 1 - node; };
   auto storage = [&](int node) {  // Flatten shares its source's buffers
     while (node > 0 && row(node).aliases_input) node = row(node).source;
     return node;
   };
-  std::vector<int> first_write(rows.size(), -1);
-  for (int consumer = 1; consumer <= depth; ++consumer)
-    for (int from : {row(consumer).source, row(consumer).second_source})
-      if (from >= 0) {
-        int& first = first_write[static_cast<std::size_t>(storage(from))];
-        if (first < 0 || slot(consumer) < first) first = slot(consumer);
-      }
+  auto executor = [&](int node) {  // the node whose kernels run this node's forward and backward
+    int at = node;
+    while (row(at).pass_through && row(at).source > 0) at = storage(row(at).source);
+    return row(at).neuron ? at : node;
+  };
+  std::vector<int> first_write(rows.size(), -1), last_read(rows.size(), -1);
+  for (int consumer = 1; consumer <= depth; ++consumer) {
+    if (row(consumer).aliases_input) continue;
+    for (int from : {row(consumer).source, row(consumer).second_source}) {
+      if (from < 0) continue;
+      const auto s = static_cast<std::size_t>(storage(from));
+      const int write = backward_slot(consumer);
+      if (first_write[s] < 0 || write < first_write[s]) first_write[s] = write;
+      const int read = row(consumer).reads_input_in_backward ? backward_slot(executor(consumer)) : forward_slot(consumer);
+      last_read[s] = std::max(last_read[s], read);
+    }
+  }
   std::vector<live_buffer> buffers;
   std::vector<long long*> offsets;
+  auto share = [&](long long floats, int first, int last, long long& at) {
+    if (floats <= 0) return;
+    buffers.push_back({floats, first, last});
+    offsets.push_back(&at);
+  };
   const int head = storage(depth);
   for (int node = 1; node <= depth; ++node) {
     auto& r = row(node);
     if (r.aliases_input) continue;
-    if (r.floats.grad_out > 0 && node != head) {
-      int reader = node;
-      while (row(reader).pass_through && row(reader).source > 0) reader = storage(row(reader).source);
-      const int last = slot(row(reader).neuron ? reader : node);
-      const int written = first_write[static_cast<std::size_t>(node)];
-      buffers.push_back({r.floats.grad_out, written < 0 ? slot(node) : written, last});
-      offsets.push_back(&r.grad_out_at);
+    const auto n = static_cast<std::size_t>(node);
+    if (node != head) {
+      const int written = first_write[n] < 0 ? backward_slot(node) : first_write[n];
+      share(r.floats.grad_out, written, backward_slot(executor(node)), r.grad_out_at);
+      if (!options.keep_outputs && !r.input_determined) {
+        const int last = std::max(forward_slot(node), last_read[n]);
+        share(r.floats.out, forward_slot(executor(node)), last, r.out_at);
+        share(r.floats.out_trace, forward_slot(executor(node)), last, r.out_trace_at);
+      }
     }
-    if (r.floats.grad_scratch > 0) {
-      buffers.push_back({r.floats.grad_scratch, slot(node), slot(node)});
-      offsets.push_back(&r.grad_scratch_at);
-    }
+    share(r.floats.grad_scratch, backward_slot(node), backward_slot(node), r.grad_scratch_at);
+    share(r.floats.psi, forward_slot(node), backward_slot(node), r.psi_at);
   }
-  plan.gradient_pool = place_by_liveness(buffers);
+  plan.shared_pool = place_by_liveness(buffers);
   for (std::size_t i = 0; i < buffers.size(); ++i) *offsets[i] = buffers[i].offset;
 }
 
@@ -232,7 +275,7 @@ inline void share_gradient_buffers(memory_plan& plan) {
 /// The memory plan of `Net` for a batch size. `time_steps` is recorded only to show that it does
 /// not enter any term.
 template <class Net>
-memory_plan make_plan(int batch, int time_steps, int optimizer_slots) {
+memory_plan make_plan(int batch, int time_steps, int optimizer_slots, plan_options options = {}) {
   static_assert(is_network<Net>, "spikefuse: make_plan expects a spikefuse::Network<...>");
   memory_plan plan;
   plan.batch = batch;
@@ -242,7 +285,7 @@ memory_plan make_plan(int batch, int time_steps, int optimizer_slots) {
   hana::for_each(hana::make_range(hana::size_c<0>, hana::size_c<Net::depth + 1>), [&](auto i) {
     plan.layers.push_back(dsl::plan_layer<Net, decltype(i)::value>(batch));
   });
-  dsl::share_gradient_buffers(plan);
+  dsl::share_buffers_by_liveness(plan, options);
   return plan;
 }
 
@@ -277,9 +320,10 @@ inline void print(std::ostream& os, const memory_plan& plan) {
      << " with gradients, optimizer state" << (plan.statistics_count() ? " and running statistics" : "") << ")\n"
      << "  state      " << format_bytes(plan.state_bytes()) << "\n"
      << "  workspace  " << format_bytes(plan.workspace_bytes()) << " per step\n";
-  if (plan.gradient_pool > 0)
-    os << "    of which ∂ buffers " << format_bytes(sizeof(float) * static_cast<std::size_t>(plan.gradient_pool))
-       << ", shared by liveness (" << format_bytes(plan.unshared_gradient_bytes()) << " with one per layer)\n";
+  if (plan.shared_pool > 0)
+    os << "    of which " << format_bytes(sizeof(float) * static_cast<std::size_t>(plan.shared_pool))
+       << " one pool that outputs, ψ and ∂ buffers share by liveness (" << format_bytes(plan.unshared_bytes())
+       << " with a buffer each)\n";
   if (plan.scratch_floats() > 0)
     os << "    of which im2col columns " << format_bytes(sizeof(float) * static_cast<std::size_t>(plan.scratch_floats()))
        << ", one buffer shared by all convolutions\n";

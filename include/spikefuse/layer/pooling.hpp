@@ -61,6 +61,12 @@ inline constexpr bool is_pool<MaxPool2d<K, S, P>> = true;
 template <int H, int W>
 inline constexpr bool is_pool<AdaptiveAvgPool2d<H, W>> = true;
 
+/// Max pooling's backward reads its input (which element was the maximum); average pooling's does not.
+template <class T>
+inline constexpr bool is_max_pool = false;
+template <int K, int S, int P>
+inline constexpr bool is_max_pool<MaxPool2d<K, S, P>> = true;
+
 namespace pooling {
 
 /// One window along one axis: input positions [begin, end) and the divisor share of this axis.

@@ -45,9 +45,10 @@ class model {
 
   /// Allocates the whole memory plan for batches up to `max_batch`; `optimizer_slots` floats of
   /// optimizer state per parameter (SGD with momentum: 1, Adam: 2). Weights get PyTorch's default
-  /// Linear initialisation, U(−1/√in, 1/√in), from `seed`.
-  model(int max_batch, int optimizer_slots, std::uint64_t seed)
-      : plan_(make_plan<Net>(checked_batch(max_batch), 0, checked_slots(optimizer_slots))),
+  /// Linear initialisation, U(−1/√in, 1/√in), from `seed`. `options.keep_outputs`: every layer's
+  /// output stays readable through output_of() (otherwise outputs share memory by liveness).
+  model(int max_batch, int optimizer_slots, std::uint64_t seed, plan_options options = {})
+      : plan_(make_plan<Net>(checked_batch(max_batch), 0, checked_slots(optimizer_slots), options)),
         arena_(floats_in(plan_)),
         max_batch_(max_batch),
         optimizer_slots_(optimizer_slots),
@@ -167,12 +168,15 @@ class model {
 
   // ---- inspection (tests, monitors) ----------------------------------------------------------
 
-  /// Output of layer I for the current batch (spikes of a neuron, current of a Linear).
-  const float* output_of(std::size_t layer) const { return buf_.at(layer).out; }
+  /// Output of layer I for the current batch (spikes of a neuron, current of a Linear). Layers whose
+  /// output the plan shares with later buffers are refused unless the model keeps outputs.
+  const float* output_of(std::size_t layer) const { return kept(layer, plan_.layers.at(layer).out_at, buf_.at(layer).out); }
   const float* membrane_of(std::size_t layer) const { return buf_.at(layer).v; }
   const float* trace_of(std::size_t layer) const { return buf_.at(layer).trace; }
   /// Trace flowing out of layer I (OTTT training: the neuron's trace after pass-through ops).
-  const float* output_trace_of(std::size_t layer) const { return buf_.at(layer).out_trace; }
+  const float* output_trace_of(std::size_t layer) const {
+    return kept(layer, plan_.layers.at(layer).out_trace_at, buf_.at(layer).out_trace);
+  }
 
  private:
 
@@ -181,6 +185,12 @@ class model {
       throw std::invalid_argument("spikefuse: " + std::to_string(from.size()) + " values given for " +
                                   std::to_string(to.size()));
     std::copy(from.begin(), from.end(), to.begin());
+  }
+  static const float* kept(std::size_t layer, long long shared_at, const float* buffer) {
+    if (shared_at >= 0)
+      throw std::logic_error("spikefuse: the output of layer " + std::to_string(layer) +
+                             " shares memory with later buffers; build the model with plan_options{.keep_outputs = true} to read it");
+    return buffer;
   }
   static std::size_t floats_in(const memory_plan& p) { return p.total_bytes() / sizeof(float); }
   static int checked_batch(int b) {
@@ -206,10 +216,10 @@ class model {
     slots_ = arena_.take(num_params_ * optimizer_slots_);
     statistics_ = arena_.take(num_statistics_);
     float* scratch = arena_.take(plan_.scratch_floats());
-    float* gradient_pool = arena_.take(plan_.gradient_pool);
-    // A node that read a ∂ before any consumer wrote it would read another node's values; NaN makes
-    // that visible in the first backward instead of a silently wrong gradient.
-    std::fill_n(gradient_pool, plan_.gradient_pool, std::numeric_limits<float>::quiet_NaN());
+    float* pool = arena_.take(plan_.shared_pool);
+    // A node that read a pooled buffer before it was written would read another node's values; NaN
+    // makes that visible in the first step instead of a silently wrong result.
+    std::fill_n(pool, plan_.shared_pool, std::numeric_limits<float>::quiet_NaN());
     tensors_ = parameter_layout<Net>();
     statistic_tensors_ = statistics_layout<Net>();
     for_each_layer([&]<std::size_t I>() {
@@ -222,18 +232,19 @@ class model {
         b.logits_sum = arena_.take(f.logits_sum);  // an aliasing layer may still be the head
         return;
       }
-      b.out = arena_.take(f.out);
-      b.out_trace = arena_.take(f.out_trace);
-      b.psi = arena_.take(f.psi);
       const auto& row = plan_.layers[I];
-      b.grad_out = row.grad_out_at >= 0 ? gradient_pool + row.grad_out_at : arena_.take(f.grad_out);
+      auto place = [&](long long at, long long floats) { return at >= 0 ? pool + at : arena_.take(floats); };
+      b.out = place(row.out_at, f.out);
+      b.out_trace = place(row.out_trace_at, f.out_trace);
+      b.psi = place(row.psi_at, f.psi);
+      b.grad_out = place(row.grad_out_at, f.grad_out);
       b.v = arena_.take(f.v);
       b.trace = arena_.take(f.trace);
       b.mask = arena_.take(f.mask);
       b.logits_sum = arena_.take(f.logits_sum);
       b.saved = arena_.take(f.saved);
       b.weight_hat = arena_.take(f.weight_work);
-      b.grad_scratch = row.grad_scratch_at >= 0 ? gradient_pool + row.grad_scratch_at : arena_.take(f.grad_scratch);
+      b.grad_scratch = place(row.grad_scratch_at, f.grad_scratch);
       b.grad_sum = arena_.take(f.grad_sum);
       b.scratch = f.scratch ? scratch : nullptr;
       using L = typename Net::template layer_at<I>;

@@ -57,6 +57,7 @@ struct model_options {
   gemm_precision precision = gemm_precision::fp32;
   int device = 0;
   bool keep_fused_spikes = false;  // store the spikes a fused Scale or pooling reads inside the neuron's kernel (output_of on that neuron)
+  bool keep_outputs = false;  // every stored output in a buffer of its own for the whole step (output_of); off: shared by liveness
   convolution_backend convolutions = convolution_backend::im2col;  // Conv2d / WSConv2d: im2col + cuBLAS, or cuDNN
 };
 
@@ -73,7 +74,8 @@ class model {
   /// Allocates everything for batches up to `max_batch`; `optimizer_slots` floats of optimizer state
   /// per parameter. Throws cuda_error when there is no usable device.
   model(int max_batch, int optimizer_slots, std::uint64_t seed, model_options options = {})
-      : plan_(make_plan<Net>(checked_batch(max_batch), 0, checked_slots(optimizer_slots))),
+      : plan_(make_plan<Net>(checked_batch(max_batch), 0, checked_slots(optimizer_slots),
+                             plan_options{.keep_outputs = options.keep_outputs})),
         options_(options),
         max_batch_(max_batch),
         optimizer_slots_(optimizer_slots),
@@ -410,6 +412,8 @@ class model {
         why = "this Scale runs inside the neuron's kernel with the pooling after it; read the pooling's output";
       } else if (spikes_read_inside_kernel<I> && !options_.keep_fused_spikes) {
         why = "the layer after it runs inside this neuron's kernel (model_options::keep_fused_spikes stores a neuron's spikes)";
+      } else if (plan_.layers[I].out_at >= 0) {
+        why = "it shares memory with later buffers (model_options::keep_outputs keeps every output)";
       }
     });
     return why;
@@ -427,7 +431,7 @@ class model {
     num_statistics_ = plan_.statistics_count();
     statistics_ = a.take<float>(num_statistics_);
     float* scratch = a.take<float>(plan_.scratch_floats());
-    float* gradient_pool = a.take<float>(plan_.gradient_pool);
+    float* pool = a.take<float>(plan_.shared_pool);
     for_each_layer([&]<std::size_t I>() {
       const auto& f = plan_.layers[I].floats;
       auto& b = buf_[I];
@@ -440,21 +444,21 @@ class model {
         b.logits_sum = a.take<float>(f.logits_sum);
         return;
       }
-      b.out = a.take<float>(f.out);
-      b.out_trace = a.take<float>(f.out_trace);
-      b.psi = a.take<float>(f.psi);
       const auto& row = plan_.layers[I];
-      auto pooled = [&](long long at, long long floats) {  // the measuring pass has no pool yet
-        return at >= 0 ? (gradient_pool ? gradient_pool + at : nullptr) : a.take<float>(floats);
+      auto place = [&](long long at, long long floats) {  // the measuring pass has no pool yet
+        return at >= 0 ? (pool ? pool + at : nullptr) : a.take<float>(floats);
       };
-      b.grad_out = pooled(row.grad_out_at, f.grad_out);
+      b.out = place(row.out_at, f.out);
+      b.out_trace = place(row.out_trace_at, f.out_trace);
+      b.psi = place(row.psi_at, f.psi);
+      b.grad_out = place(row.grad_out_at, f.grad_out);
       b.v = a.take<float>(f.v);
       b.trace = a.take<float>(f.trace);
       b.mask = a.take<float>(f.mask);
       b.logits_sum = a.take<float>(f.logits_sum);
       b.saved = a.take<float>(f.saved);
       b.weight_hat = a.take<float>(f.weight_work);
-      b.grad_scratch = pooled(row.grad_scratch_at, f.grad_scratch);
+      b.grad_scratch = place(row.grad_scratch_at, f.grad_scratch);
       // The plan's Σ_t ∂out of a Linear on a static input: the CPU backend's one dW GEMM per batch.
       // This backend runs that GEMM per step still; the buffer is taken so that the device holds
       // what the plan lists.
