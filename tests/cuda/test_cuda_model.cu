@@ -581,6 +581,26 @@ void check_fused_outputs_refused() {
   expect(refused, "output_of(3) of a model that shares outputs is refused and names keep_outputs");
 }
 
+/// The CUDA layout, computed on the host (runs without a device, in CI too): no buffers for the
+/// spikes a fused Scale or pooling reads inside the neuron's kernel, for a Scale inside a fused
+/// pooling, or for their ∂ (the kernel reads the last fused layer's ∂).
+void check_cuda_layout() {
+  using Net = FusedPoolNet<sf::OTTTLIF<>>;
+  const auto cuda_plan = sf::cuda::model<Net>::plan_for(kBatch, 2);
+  const auto cpu_plan = sf::make_plan<Net>(kBatch, 0, 2);
+  for (std::size_t node : {std::size_t{2}, std::size_t{5}, std::size_t{6}, std::size_t{9}, std::size_t{10}}) {
+    const auto& f = cuda_plan.layers[node].floats;
+    expect(f.out == 0 && f.out_trace == 0 && f.grad_out == 0,
+           "CUDA layout: node " + std::to_string(node) + " (inside a neuron's kernel) has no output or ∂ buffer");
+    expect(cpu_plan.layers[node].floats.out > 0, "CPU layout: node " + std::to_string(node) + " keeps its output");
+  }
+  expect(cuda_plan.layers[2].floats.psi > 0 && cuda_plan.layers[3].floats.grad_out > 0, "ψ and the pooling's ∂ stay");
+  expect(cuda_plan.total_bytes() < cpu_plan.total_bytes(), "the CUDA layout needs less than the CPU's");
+  const auto with_spikes = sf::cuda::model<Net>::plan_for(kBatch, 2, sf::cuda::model_options{.keep_fused_spikes = true});
+  expect(with_spikes.layers[2].floats.out > 0 && with_spikes.layers[2].floats.grad_out == 0,
+         "keep_fused_spikes: the neuron's spikes get a buffer, its ∂ still none");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -590,9 +610,10 @@ int main(int argc, char** argv) {
   const bool quick = mode == "--quick" || mode == "--race";
   if (mode == "--race") updates = 4;
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // a run stopped at its time limit still shows how far it got
+  check_cuda_layout();
   if (sf::cuda::device_count() == 0) {
-    std::printf("no CUDA device: compile-only check (%s)\n", sf::cuda::no_device_reason().c_str());
-    return 0;
+    std::printf("no CUDA device: the host-side layout check only (%s)\n", sf::cuda::no_device_reason().c_str());
+    return failures ? 1 : 0;
   }
   std::printf("device: %s\n", sf::cuda::device_description().c_str());
   try {

@@ -199,6 +199,7 @@ BOOST_AUTO_TEST_CASE(liveness_places_live_buffers_apart) {
       busiest = std::max(busiest, live);
     }
     BOOST_TEST(pool >= busiest);
+    BOOST_TEST(sf::dsl::most_live_at_once(buffers) == busiest);
     for (std::size_t i = 0; i < buffers.size(); ++i) {
       BOOST_TEST(buffers[i].offset % 64 == 0);
       BOOST_TEST(buffers[i].offset + buffers[i].floats <= pool);
@@ -226,6 +227,7 @@ BOOST_AUTO_TEST_CASE(pooled_buffers_are_apart_wherever_one_kernel_uses_two_at_on
                         sf::make_plan<sf::models::fashion_mnist_csnn<sf::OTTTLIF<>>>(8, 4, 1),
                         sf::make_plan<sf::models::sltt_preact_resnet18<>>(2, 4, 1)}) {
     check_plan_liveness(p);
+    BOOST_TEST(p.shared_pool >= p.most_live);
     BOOST_TEST(p.shared_pool > 0);
     BOOST_TEST(sizeof(float) * static_cast<std::size_t>(p.shared_pool) < p.unshared_bytes());
     BOOST_TEST(p.layers.back().grad_out_at == -1);  // the head's ∂ is the caller's (logits_grad)

@@ -50,6 +50,11 @@ struct plan_options {
   /// that output_of() can read any layer after a forward (tests, monitors). Off: outputs that no
   /// backward reads share memory with later buffers, and output_of() refuses those layers.
   bool keep_outputs = false;
+  /// Nodes whose output (and output trace) / whose ∂ the backend never writes or reads, indexed by
+  /// node; the plan gives them none. The CUDA backend's neuron kernel does the Scale and pooling
+  /// after it and reads their ∂ itself (cuda::model::layout_options); the CPU backend runs every node.
+  std::vector<bool> untouched_outputs;
+  std::vector<bool> untouched_gradients;
 };
 
 struct layer_plan {
@@ -63,7 +68,8 @@ struct layer_plan {
   bool neuron = false;
   bool pass_through = false;  // Scale, Dropout, pooling: what a neuron's kernel may compute with it
   bool input_determined = false;  // keeps its output across steps (Network::input_determined)
-  bool reads_input_in_backward = false;  // Linear, Conv2d, BatchNorm, MaxPool2d
+  bool backward_reads_input = false;        // BatchNorm, MaxPool2d, a Linear or Conv2d on spikes or currents
+  bool backward_reads_input_trace = false;  // a Linear or Conv2d on an OTTT trace (GradwithTrace)
   // Offsets in the shared pool (memory_plan::shared_pool); -1: a buffer of the layer's own.
   long long out_at = -1;
   long long out_trace_at = -1;
@@ -90,6 +96,7 @@ struct memory_plan {
   int optimizer_slots = 0;
   std::vector<layer_plan> layers;
   long long shared_pool = 0;  // floats of the pool the per-step buffers share by liveness
+  long long most_live = 0;    // the most of those floats live at one time: no placement needs less
 
   long long parameter_count() const {
     long long n = 0;
@@ -147,7 +154,11 @@ layer_plan plan_layer(int batch) {
   row.out_shape = Out::dims;
   row.neuron = is_neuron<L>;
   row.pass_through = is_scale<L> || is_dropout<L> || is_pool<L>;
-  row.reads_input_in_backward = parametric_layer<L> || is_max_pool<L>;
+  if constexpr (I > 0) {
+    constexpr bool weight_gradient_on_trace = (is_linear<L> || is_conv<L>) && Net::template input_port_at<I>::traced;
+    row.backward_reads_input = (parametric_layer<L> && !weight_gradient_on_trace) || is_max_pool<L>;
+    row.backward_reads_input_trace = weight_gradient_on_trace;
+  }
   if constexpr (I < Net::depth) row.input_determined = Net::input_determined[I];
   if constexpr (I > 0) {
     row.source = static_cast<int>(Net::template source_of<I>);
@@ -207,9 +218,9 @@ layer_plan plan_layer(int batch) {
 /// nodes 1…depth (slots 1…depth), then their backward from depth down to 1 (slots depth+1…2·depth).
 /// - A ∂ lives from the backward of the last node that writes it (its consumer of highest index)
 ///   to its own backward; grad_scratch within its node's backward.
-/// - An output (and output trace) lives from its forward to the last forward that reads it, or to
-///   the backward of a consumer that reads its input there (a Linear's or convolution's weight
-///   gradient, BatchNorm, max pooling).
+/// - An output (and apart from it, an output trace) lives from its forward to the last forward that
+///   reads it, or to the backward of a consumer that reads it there: a Linear's or convolution's
+///   weight gradient (the trace under OTTT, spikes or currents otherwise), BatchNorm, max pooling.
 /// - ψ lives from its neuron's forward to its backward.
 /// A Scale, Dropout or pooling after a neuron counts as done by that neuron: the CUDA backend's
 /// neuron kernel writes their outputs in its forward and reads their ∂ in its backward. Kept apart:
@@ -230,7 +241,7 @@ inline void share_buffers_by_liveness(memory_plan& plan, plan_options options) {
     while (row(at).pass_through && row(at).source > 0) at = storage(row(at).source);
     return row(at).neuron ? at : node;
   };
-  std::vector<int> first_write(rows.size(), -1), last_read(rows.size(), -1);
+  std::vector<int> first_write(rows.size(), -1), last_read(rows.size(), -1), last_trace_read(rows.size(), -1);
   for (int consumer = 1; consumer <= depth; ++consumer) {
     if (row(consumer).aliases_input) continue;
     for (int from : {row(consumer).source, row(consumer).second_source}) {
@@ -238,8 +249,10 @@ inline void share_buffers_by_liveness(memory_plan& plan, plan_options options) {
       const auto s = static_cast<std::size_t>(storage(from));
       const int write = backward_slot(consumer);
       if (first_write[s] < 0 || write < first_write[s]) first_write[s] = write;
-      const int read = row(consumer).reads_input_in_backward ? backward_slot(executor(consumer)) : forward_slot(consumer);
-      last_read[s] = std::max(last_read[s], read);
+      const auto& c = row(consumer);
+      const int in_backward = backward_slot(executor(consumer));
+      last_read[s] = std::max(last_read[s], c.backward_reads_input ? in_backward : forward_slot(consumer));
+      last_trace_read[s] = std::max(last_trace_read[s], c.backward_reads_input_trace ? in_backward : forward_slot(consumer));
     }
   }
   std::vector<live_buffer> buffers;
@@ -258,14 +271,14 @@ inline void share_buffers_by_liveness(memory_plan& plan, plan_options options) {
       const int written = first_write[n] < 0 ? backward_slot(node) : first_write[n];
       share(r.floats.grad_out, written, backward_slot(executor(node)), r.grad_out_at);
       if (!options.keep_outputs && !r.input_determined) {
-        const int last = std::max(forward_slot(node), last_read[n]);
-        share(r.floats.out, forward_slot(executor(node)), last, r.out_at);
-        share(r.floats.out_trace, forward_slot(executor(node)), last, r.out_trace_at);
+        share(r.floats.out, forward_slot(executor(node)), std::max(forward_slot(node), last_read[n]), r.out_at);
+        share(r.floats.out_trace, forward_slot(executor(node)), std::max(forward_slot(node), last_trace_read[n]), r.out_trace_at);
       }
     }
     share(r.floats.grad_scratch, backward_slot(node), backward_slot(node), r.grad_scratch_at);
     share(r.floats.psi, forward_slot(node), backward_slot(node), r.psi_at);
   }
+  plan.most_live = most_live_at_once(buffers);
   plan.shared_pool = place_by_liveness(buffers);
   for (std::size_t i = 0; i < buffers.size(); ++i) *offsets[i] = buffers[i].offset;
 }
@@ -285,6 +298,11 @@ memory_plan make_plan(int batch, int time_steps, int optimizer_slots, plan_optio
   hana::for_each(hana::make_range(hana::size_c<0>, hana::size_c<Net::depth + 1>), [&](auto i) {
     plan.layers.push_back(dsl::plan_layer<Net, decltype(i)::value>(batch));
   });
+  for (std::size_t node = 1; node < plan.layers.size(); ++node) {
+    auto& f = plan.layers[node].floats;
+    if (node < options.untouched_outputs.size() && options.untouched_outputs[node]) f.out = f.out_trace = 0;
+    if (node < options.untouched_gradients.size() && options.untouched_gradients[node]) f.grad_out = 0;
+  }
   dsl::share_buffers_by_liveness(plan, options);
   return plan;
 }
@@ -323,7 +341,8 @@ inline void print(std::ostream& os, const memory_plan& plan) {
   if (plan.shared_pool > 0)
     os << "    of which " << format_bytes(sizeof(float) * static_cast<std::size_t>(plan.shared_pool))
        << " one pool that outputs, ψ and ∂ buffers share by liveness (" << format_bytes(plan.unshared_bytes())
-       << " with a buffer each)\n";
+       << " with a buffer each; " << format_bytes(sizeof(float) * static_cast<std::size_t>(plan.most_live))
+       << " live at most at once)\n";
   if (plan.scratch_floats() > 0)
     os << "    of which im2col columns " << format_bytes(sizeof(float) * static_cast<std::size_t>(plan.scratch_floats()))
        << ", one buffer shared by all convolutions\n";

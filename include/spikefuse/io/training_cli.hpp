@@ -52,7 +52,7 @@ struct training_cli {
     flags.add_switch("resume", opt.resume, "continue from <out-dir>/checkpoint.bin if it exists");
     flags.add("limit-train", limit_train, "use only the first N training images (0 = all)");
     flags.add("limit-test", limit_test, "use only the first N test images (0 = all)");
-    flags.add_switch("print-plan", print_plan, "print the network's memory plan and exit");
+    flags.add_switch("print-plan", print_plan, "print the network's memory plan and exit (with --device cuda: the CUDA backend's)");
     flags.add_switch("quiet", opt.quiet, "no progress bar and no per-epoch lines (metrics.jsonl has them)");
     flags.add("device", device, "auto (the GPU when there is one), cpu or cuda");
     flags.add("precision", precision, "GPU GEMMs: fp32 (matches the CPU) or tf32 (tensor cores)");
@@ -125,6 +125,15 @@ int run_training(training_cli& cli, LoadData&& load) {
   const bool ottt = uses_trace(opt.method);
   if (cli.print_plan) {
     const int slots = optimizer_slots(opt.optimizer);
+#if defined(__CUDACC__)
+    if (cli.device == "cuda") {  // the CUDA backend's layout, computed on the host: no device needed
+      std::cout << "CUDA backend: no buffers for what the fused neuron kernels never touch\n";
+      auto plan = ottt ? cuda::model<OTTTNet>::plan_for(opt.batch_size, slots) : cuda::model<SLTTNet>::plan_for(opt.batch_size, slots);
+      plan.time_steps = opt.time_steps;
+      print(std::cout, plan);
+      return 0;
+    }
+#endif
     print(std::cout, ottt ? make_plan<OTTTNet>(opt.batch_size, opt.time_steps, slots)
                           : make_plan<SLTTNet>(opt.batch_size, opt.time_steps, slots));
     return 0;

@@ -74,8 +74,7 @@ class model {
   /// Allocates everything for batches up to `max_batch`; `optimizer_slots` floats of optimizer state
   /// per parameter. Throws cuda_error when there is no usable device.
   model(int max_batch, int optimizer_slots, std::uint64_t seed, model_options options = {})
-      : plan_(make_plan<Net>(checked_batch(max_batch), 0, checked_slots(optimizer_slots),
-                             plan_options{.keep_outputs = options.keep_outputs})),
+      : plan_(plan_for(checked_batch(max_batch), checked_slots(optimizer_slots), options)),
         options_(options),
         max_batch_(max_batch),
         optimizer_slots_(optimizer_slots),
@@ -95,6 +94,25 @@ class model {
     carve(arena_);
     initialise();
     warm_up_blas();
+  }
+
+  /// How this backend lays out the memory plan: every output kept or shared (keep_outputs), and no
+  /// buffers for what the fused neuron kernels never touch — the spikes a fused Scale or pooling
+  /// reads inside the kernel (unless keep_fused_spikes), a Scale inside a fused pooling, and the ∂
+  /// of both (the kernel reads the ∂ of the last layer it does).
+  static plan_options layout_options(const model_options& options) {
+    plan_options layout{.keep_outputs = options.keep_outputs};
+    layout.untouched_outputs.assign(depth + 1, false);
+    layout.untouched_gradients.assign(depth + 1, false);
+    for_each_layer([&]<std::size_t I>() {
+      layout.untouched_outputs[I] = skipped_between<I> || (spikes_read_inside_kernel<I> && !options.keep_fused_spikes);
+      layout.untouched_gradients[I] = skipped_between<I> || spikes_read_inside_kernel<I>;
+    });
+    return layout;
+  }
+  /// The memory plan this backend allocates for `max_batch` (host only: no device needed).
+  static memory_plan plan_for(int max_batch, int optimizer_slots, const model_options& options = {}) {
+    return make_plan<Net>(max_batch, 0, optimizer_slots, layout_options(options));
   }
 
   model(const model&) = delete;
