@@ -37,6 +37,8 @@
 #include <spikefuse/spikefuse.hpp>
 #include <spikefuse/backend/cuda/trainer.cuh>
 
+#include "../support/plan_checks.hpp"
+
 namespace sf = spikefuse;
 
 namespace {
@@ -340,26 +342,35 @@ void compare_case(const run_config& cfg, bool graphs, std::vector<float>* final_
 }
 
 /// Without hooks (no synchronisation per step) the graph run and the plain run give the same bits,
-/// and so do a graph run that also stores the spikes its fused kernels read inside and one whose
-/// layers keep their outputs in buffers of their own (the others share them by liveness).
+/// and so do a graph run that also stores the spikes its fused kernels read inside, one whose
+/// layers keep their outputs in buffers of their own, and one that shares no buffer at all (the
+/// others share them by liveness). Odd batches have a static input (input-determined outputs reused).
 template <class Net>
-void compare_graph_and_plain(const run_config& cfg) {
-  std::printf("%s: graph replay vs plain launches vs kept fused spikes vs kept outputs, no hooks\n", cfg.name);
+void compare_graph_and_plain(const run_config& cfg,
+                             sf::cuda::convolution_backend convolutions = sf::cuda::convolution_backend::im2col) {
+  std::printf("%s: graph replay vs plain launches vs kept fused spikes vs kept outputs vs nothing shared, no hooks%s\n",
+              cfg.name, convolutions == sf::cuda::convolution_backend::cudnn ? ", cuDNN convolutions" : "");
   const int batches = cfg.schedule == sf::update_schedule::per_step ? updates / cfg.time_steps : updates;
   const auto data = make_data(batches, Net::input_size, Net::num_outputs, 11u);
-  std::vector<float> result[4];
-  for (int graphs = 0; graphs < 4; ++graphs) {
+  std::vector<float> result[5];
+  for (int graphs = 0; graphs < 5; ++graphs) {
     sf::cuda::model<Net> gpu(kBatch, 2, 5,
-                             sf::cuda::model_options{.graphs = graphs >= 1, .keep_fused_spikes = graphs == 2, .keep_outputs = graphs == 3});
+                             sf::cuda::model_options{.graphs = graphs >= 1, .keep_fused_spikes = graphs == 2, .keep_outputs = graphs == 3,
+                                                     .share_buffers = graphs != 4, .convolutions = convolutions});
     sf::optimizer opt(sf::optimizer_config{});
     std::mt19937_64 k_rng(3);
     for (int b = 0; b < batches; ++b) {
       const float* images = data.images.data() + static_cast<std::size_t>(b) * kBatch * Net::input_size;
       const std::span<const std::uint8_t> labels(data.labels.data() + static_cast<std::size_t>(b) * kBatch, kBatch);
-      // Not the same every step: exercises the per-step upload through the double-buffered staging.
-      const sf::step_encoder encode([&](int t, float* x) {
-        for (long long i = 0; i < kBatch * Net::input_size; ++i) x[i] = images[i] * (1.f + 0.1f * static_cast<float>(t));
-      });
+      // Even batches: not the same every step (the per-step upload through the double-buffered
+      // staging); odd batches: static (the input-determined layers' outputs are reused).
+      const bool static_input = b % 2 == 1;
+      const sf::step_encoder encode(
+          [&](int t, float* x) {
+            const float gain = static_input ? 1.f : 1.f + 0.1f * static_cast<float>(t);
+            for (long long i = 0; i < kBatch * Net::input_size; ++i) x[i] = images[i] * gain;
+          },
+          static_input);
       const auto steps = sf::choose_backward_steps(cfg.time_steps, cfg.sltt_k, k_rng);
       sf::train_batch(gpu, opt, 1e-3f, kBatch, cfg.time_steps, encode, labels, cfg.loss, cfg.schedule, steps);
     }
@@ -370,6 +381,7 @@ void compare_graph_and_plain(const run_config& cfg) {
   expect(result[0] == result[1], "graph replay gives the plain launches' weights bit for bit");
   expect(result[1] == result[2], "storing the fused neurons' spikes changes no weight");
   expect(result[1] == result[3], "outputs shared by liveness give the weights of outputs kept apart, bit for bit");
+  expect(result[1] == result[4], "buffers shared by liveness give the weights of no sharing at all, bit for bit");
 }
 
 struct step_launches {
@@ -430,6 +442,7 @@ void check_cudnn_convolutions(const run_config& ottt, const run_config& sltt, bo
     compare_case<SlttConvNet>(sltt, false, nullptr, cudnn);
     compare_case<OtttConvNet>(ottt, true, nullptr, cudnn);
     if (!quick) compare_case<SlttConvNet>(sltt, true, nullptr, cudnn);
+    if (!quick) compare_graph_and_plain<OtttConvNet>(ottt, cudnn);
   } catch (const sf::cuda::cuda_error& e) {
     const std::string why = e.what();
     if (why.find("libcudnn.so.9") == std::string::npos && why.find("no cuDNN headers") == std::string::npos) throw;
@@ -599,6 +612,16 @@ void check_cuda_layout() {
   const auto with_spikes = sf::cuda::model<Net>::plan_for(kBatch, 2, sf::cuda::model_options{.keep_fused_spikes = true});
   expect(with_spikes.layers[2].floats.out > 0 && with_spikes.layers[2].floats.grad_out == 0,
          "keep_fused_spikes: the neuron's spikes get a buffer, its ∂ still none");
+  expect(with_spikes.layers[2].out_at < 0, "keep_fused_spikes: that buffer is the neuron's own, readable after the step");
+  // The CUDA layouts: no two buffers one kernel uses at once overlap (the CPU layouts: test_memory_plan).
+  const auto report = [](bool ok, const std::string& what) { expect(ok, "CUDA layout: " + what); };
+  sf::testing::check_plan_liveness(cuda_plan, report);
+  sf::testing::check_plan_liveness(with_spikes, report);
+  sf::testing::check_plan_liveness(sf::cuda::model<FusedPoolNet<sf::SLTTLIF<>>>::plan_for(kBatch, 2), report);
+  sf::testing::check_plan_liveness(sf::cuda::model<MaxPoolNet<sf::OTTTLIF<>>>::plan_for(kBatch, 2), report);
+  sf::testing::check_plan_liveness(sf::cuda::model<ConvOtttNet>::plan_for(kBatch, 2), report);
+  sf::testing::check_plan_liveness(sf::cuda::model<ConvSlttNet>::plan_for(kBatch, 2), report);
+  sf::testing::check_plan_liveness(sf::cuda::model<OtttNet>::plan_for(kBatch, 2), report);
 }
 
 }  // namespace
@@ -663,6 +686,7 @@ int main(int argc, char** argv) {
       }
       compare_graph_and_plain<FusedPoolNet<sf::OTTTLIF<>>>(ottt_a);
       compare_graph_and_plain<FusedPoolNet<sf::SLTTLIF<>>>(sltt);
+      compare_graph_and_plain<MaxPoolNet<sf::OTTTLIF<>>>(ottt_a);
       check_fused_outputs_refused();
     }
     // MLP: fwd GEMM, LIF (+bias), GEMM, head; bwd GEMM dW, GEMM dx, LIF (+db), GEMM dW = 8.

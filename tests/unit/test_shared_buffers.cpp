@@ -1,8 +1,9 @@
 // Buffers shared by liveness compute what buffers of their own compute, bit for bit: a model with the
-// default plan and one with plan_options::keep_outputs train side by side on the same batches
-// (static and changing input, per-batch and per-step updates, SLTT-K steps without backward, eval),
-// and their losses, logits, gradients and parameters must be identical. The golden tests check the
-// kept-outputs model against SpikingJelly; this test carries that to the shared layout.
+// default plan, one with plan_options::keep_outputs (the golden tests' layout) and one that shares
+// nothing (plan_options::share_buffers = false) train side by side on the same batches (static and
+// changing input, per-batch and per-step updates, SLTT-K steps without backward, eval), and their
+// losses, logits, gradients and parameters must be identical. The golden tests check the
+// kept-outputs model against SpikingJelly; this test carries that to the shared layouts.
 #define BOOST_TEST_MODULE shared_buffers
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
@@ -49,10 +50,13 @@ struct scenario {
 template <class Net>
 void check_shared_equals_kept() {
   constexpr int B = 4, T = 4;
-  sf::cpu::model<Net> shared(B, 2, 3), kept(B, 2, 3, sf::plan_options{.keep_outputs = true});
+  sf::cpu::model<Net> shared(B, 2, 3), kept(B, 2, 3, sf::plan_options{.keep_outputs = true}),
+      alone(B, 2, 3, sf::plan_options{.share_buffers = false});
   BOOST_TEST(shared.allocated_bytes() < kept.allocated_bytes());
+  BOOST_TEST(kept.allocated_bytes() < alone.allocated_bytes());
   BOOST_TEST(shared.plan().shared_pool > 0);
-  sf::optimizer shared_opt(sf::optimizer_config{}), kept_opt(sf::optimizer_config{});
+  BOOST_TEST(alone.plan().shared_pool == 0);
+  sf::optimizer shared_opt(sf::optimizer_config{}), kept_opt(sf::optimizer_config{}), alone_opt(sf::optimizer_config{});
   std::vector<std::uint8_t> labels(B);
   for (int i = 0; i < B; ++i) labels[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(i % Net::num_outputs);
   const scenario scenarios[] = {
@@ -74,21 +78,29 @@ void check_shared_equals_kept() {
                                             s.schedule, s.backward_at);
       const auto r_kept =
           sf::train_batch(kept, kept_opt, 1e-2f, b, T, encode, std::span(labels).first(b), {}, s.schedule, s.backward_at);
-      BOOST_TEST_CONTEXT(s.name << ", batch of " << b) {
-        BOOST_TEST(r_shared.loss == r_kept.loss);
-        BOOST_TEST(r_shared.correct == r_kept.correct);
-        BOOST_TEST(same_bits(std::span(shared.logits_sum(), b * Net::num_outputs), std::span(kept.logits_sum(), b * Net::num_outputs)));
-        BOOST_TEST(same_bits(shared.gradients(), kept.gradients()));
-        BOOST_TEST(same_bits(shared.parameters(), kept.parameters()));
-        BOOST_TEST(same_bits(shared.statistics(), kept.statistics()));
+      const auto r_alone =
+          sf::train_batch(alone, alone_opt, 1e-2f, b, T, encode, std::span(labels).first(b), {}, s.schedule, s.backward_at);
+      for (auto* m : {&shared, &kept}) {
+        const auto& r = m == &shared ? r_shared : r_kept;
+        BOOST_TEST_CONTEXT(s.name << ", batch of " << b << (m == &shared ? ", shared" : ", outputs kept") << " against nothing shared") {
+          BOOST_TEST(r.loss == r_alone.loss);
+          BOOST_TEST(r.correct == r_alone.correct);
+          BOOST_TEST(same_bits(std::span(m->logits_sum(), b * Net::num_outputs), std::span(alone.logits_sum(), b * Net::num_outputs)));
+          BOOST_TEST(same_bits(m->gradients(), alone.gradients()));
+          BOOST_TEST(same_bits(m->parameters(), alone.parameters()));
+          BOOST_TEST(same_bits(m->statistics(), alone.statistics()));
+        }
       }
     }
   }
   const sf::step_encoder eval_input([](int t, float* x) {
     for (int i = 0; i < B * static_cast<int>(Net::input_size); ++i) x[i] = static_cast<float>((i * 5 + t) % 13) / 6.f;
   });
-  BOOST_TEST(sf::evaluate_batch(shared, B, T, eval_input, labels) == sf::evaluate_batch(kept, B, T, eval_input, labels));
-  BOOST_TEST(same_bits(std::span(shared.logits_sum(), B * Net::num_outputs), std::span(kept.logits_sum(), B * Net::num_outputs)));
+  const int correct = sf::evaluate_batch(alone, B, T, eval_input, labels);
+  for (auto* m : {&shared, &kept}) {
+    BOOST_TEST(sf::evaluate_batch(*m, B, T, eval_input, labels) == correct);
+    BOOST_TEST(same_bits(std::span(m->logits_sum(), B * Net::num_outputs), std::span(alone.logits_sum(), B * Net::num_outputs)));
+  }
 }
 
 }  // namespace
@@ -108,6 +120,12 @@ BOOST_AUTO_TEST_CASE(output_of_refuses_a_shared_output_and_says_how_to_keep_it) 
     BOOST_TEST(std::string(e.what()).find("keep_outputs") != std::string::npos);
   }
   BOOST_TEST(kept.output_of(3) != nullptr);
+  // A Flatten reads its source's buffer: refused when that is shared.
+  sf::cpu::model<VggLike> vgg(2, 0, 1);
+  BOOST_CHECK_THROW((void)vgg.output_of(12), std::logic_error);
+  BOOST_CHECK_THROW((void)vgg.output_trace_of(12), std::logic_error);
+  BOOST_CHECK_THROW(sf::cpu::model<VggLike>(2, 0, 1, sf::plan_options{.untouched_outputs = std::vector<bool>(14, false)}),
+                    std::invalid_argument);
   BOOST_TEST(shared.trace_of(3) != nullptr);  // state is never shared
   BOOST_TEST(shared.output_of(0) == shared.input());  // nor the input
 }

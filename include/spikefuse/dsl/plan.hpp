@@ -50,11 +50,16 @@ struct plan_options {
   /// that output_of() can read any layer after a forward (tests, monitors). Off: outputs that no
   /// backward reads share memory with later buffers, and output_of() refuses those layers.
   bool keep_outputs = false;
+  /// Off: every buffer of its own, nothing shared (the layout before sharing; a reference for tests).
+  bool share_buffers = true;
+  /// Nodes that keep their output apart even when others share theirs, indexed by node (CUDA:
+  /// a neuron whose spikes model_options::keep_fused_spikes stores for output_of).
+  std::vector<bool> keep_output_of = {};
   /// Nodes whose output (and output trace) / whose ∂ the backend never writes or reads, indexed by
   /// node; the plan gives them none. The CUDA backend's neuron kernel does the Scale and pooling
   /// after it and reads their ∂ itself (cuda::model::layout_options); the CPU backend runs every node.
-  std::vector<bool> untouched_outputs;
-  std::vector<bool> untouched_gradients;
+  std::vector<bool> untouched_outputs = {};
+  std::vector<bool> untouched_gradients = {};
 };
 
 struct layer_plan {
@@ -130,6 +135,11 @@ struct memory_plan {
     long long n = 0;
     for (const auto& l : layers) n += l.own_workspace();
     return sizeof(float) * static_cast<std::size_t>(n + shared_pool + scratch_floats());
+  }
+  /// The node whose buffers node `node` uses: itself, or for Flatten (which aliases) its source's.
+  std::size_t storage_of(std::size_t node) const {
+    while (node > 0 && layers.at(node).aliases_input) node = static_cast<std::size_t>(layers[node].source);
+    return node;
   }
   /// What the pooled buffers would take with one buffer each.
   std::size_t unshared_bytes() const {
@@ -216,7 +226,7 @@ layer_plan plan_layer(int batch) {
 
 /// Places the per-step buffers in one pool by liveness. The schedule of a step is the forward of
 /// nodes 1…depth (slots 1…depth), then their backward from depth down to 1 (slots depth+1…2·depth).
-/// - A ∂ lives from the backward of the last node that writes it (its consumer of highest index)
+/// - A ∂ lives from the backward of the node that writes it first (its consumer of highest index)
 ///   to its own backward; grad_scratch within its node's backward.
 /// - An output (and apart from it, an output trace) lives from its forward to the last forward that
 ///   reads it, or to the backward of a consumer that reads it there: a Linear's or convolution's
@@ -225,8 +235,8 @@ layer_plan plan_layer(int batch) {
 /// A Scale, Dropout or pooling after a neuron counts as done by that neuron: the CUDA backend's
 /// neuron kernel writes their outputs in its forward and reads their ∂ in its backward. Kept apart:
 /// the input, the head (logits, and the ∂ the loss writes), the outputs of input-determined nodes
-/// (reused across steps), and with keep_outputs every output.
-inline void share_buffers_by_liveness(memory_plan& plan, plan_options options) {
+/// (reused across steps), and with keep_outputs every output (keep_output_of: that node's).
+inline void share_buffers_by_liveness(memory_plan& plan, const plan_options& options) {
   auto& rows = plan.layers;
   auto row = [&](int node) -> layer_plan& { return rows[static_cast<std::size_t>(node)]; };
   const int depth = static_cast<int>(rows.size()) - 1;
@@ -270,7 +280,8 @@ inline void share_buffers_by_liveness(memory_plan& plan, plan_options options) {
     if (node != head) {
       const int written = first_write[n] < 0 ? backward_slot(node) : first_write[n];
       share(r.floats.grad_out, written, backward_slot(executor(node)), r.grad_out_at);
-      if (!options.keep_outputs && !r.input_determined) {
+      const bool kept = options.keep_outputs || (n < options.keep_output_of.size() && options.keep_output_of[n]);
+      if (!kept && !r.input_determined) {
         share(r.floats.out, forward_slot(executor(node)), std::max(forward_slot(node), last_read[n]), r.out_at);
         share(r.floats.out_trace, forward_slot(executor(node)), std::max(forward_slot(node), last_trace_read[n]), r.out_trace_at);
       }
@@ -303,7 +314,7 @@ memory_plan make_plan(int batch, int time_steps, int optimizer_slots, plan_optio
     if (node < options.untouched_outputs.size() && options.untouched_outputs[node]) f.out = f.out_trace = 0;
     if (node < options.untouched_gradients.size() && options.untouched_gradients[node]) f.grad_out = 0;
   }
-  dsl::share_buffers_by_liveness(plan, options);
+  if (options.share_buffers) dsl::share_buffers_by_liveness(plan, options);
   return plan;
 }
 

@@ -48,7 +48,7 @@ class model {
   /// Linear initialisation, U(−1/√in, 1/√in), from `seed`. `options.keep_outputs`: every layer's
   /// output stays readable through output_of() (otherwise outputs share memory by liveness).
   model(int max_batch, int optimizer_slots, std::uint64_t seed, plan_options options = {})
-      : plan_(make_plan<Net>(checked_batch(max_batch), 0, checked_slots(optimizer_slots), options)),
+      : plan_(make_plan<Net>(checked_batch(max_batch), 0, checked_slots(optimizer_slots), checked_layout(std::move(options)))),
         arena_(floats_in(plan_)),
         max_batch_(max_batch),
         optimizer_slots_(optimizer_slots),
@@ -170,12 +170,14 @@ class model {
 
   /// Output of layer I for the current batch (spikes of a neuron, current of a Linear). Layers whose
   /// output the plan shares with later buffers are refused unless the model keeps outputs.
-  const float* output_of(std::size_t layer) const { return kept(layer, plan_.layers.at(layer).out_at, buf_.at(layer).out); }
+  const float* output_of(std::size_t layer) const {
+    return kept(layer, plan_.layers.at(plan_.storage_of(layer)).out_at, buf_.at(layer).out);
+  }
   const float* membrane_of(std::size_t layer) const { return buf_.at(layer).v; }
   const float* trace_of(std::size_t layer) const { return buf_.at(layer).trace; }
   /// Trace flowing out of layer I (OTTT training: the neuron's trace after pass-through ops).
   const float* output_trace_of(std::size_t layer) const {
-    return kept(layer, plan_.layers.at(layer).out_trace_at, buf_.at(layer).out_trace);
+    return kept(layer, plan_.layers.at(plan_.storage_of(layer)).out_trace_at, buf_.at(layer).out_trace);
   }
 
  private:
@@ -200,6 +202,12 @@ class model {
   static int checked_slots(int k) {
     if (k < 0) throw std::invalid_argument("spikefuse: optimizer_slots must be >= 0");
     return k;
+  }
+  static plan_options checked_layout(plan_options options) {
+    if (!options.untouched_outputs.empty() || !options.untouched_gradients.empty())
+      throw std::invalid_argument("spikefuse: the CPU backend runs every node; untouched_outputs / untouched_gradients "
+                                  "describe another backend's layout");
+    return options;
   }
 
   template <class F>

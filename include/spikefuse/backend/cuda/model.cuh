@@ -58,6 +58,7 @@ struct model_options {
   int device = 0;
   bool keep_fused_spikes = false;  // store the spikes a fused Scale or pooling reads inside the neuron's kernel (output_of on that neuron)
   bool keep_outputs = false;  // every stored output in a buffer of its own for the whole step (output_of); off: shared by liveness
+  bool share_buffers = true;  // off: no buffer shared by liveness at all (the layout before sharing; a reference for tests)
   convolution_backend convolutions = convolution_backend::im2col;  // Conv2d / WSConv2d: im2col + cuBLAS, or cuDNN
 };
 
@@ -92,6 +93,8 @@ class model {
     carve(sizer);
     arena_ = device_arena(sizer.used_bytes());
     carve(arena_);
+    // All-ones bytes are a NaN: a read of a pooled buffer before its write shows in the first step.
+    if (shared_pool_) SF_CUDA_CHECK(cudaMemset(shared_pool_, 0xFF, sizeof(float) * static_cast<std::size_t>(plan_.shared_pool)));
     initialise();
     warm_up_blas();
   }
@@ -101,18 +104,20 @@ class model {
   /// reads inside the kernel (unless keep_fused_spikes), a Scale inside a fused pooling, and the ∂
   /// of both (the kernel reads the ∂ of the last layer it does).
   static plan_options layout_options(const model_options& options) {
-    plan_options layout{.keep_outputs = options.keep_outputs};
+    plan_options layout{.keep_outputs = options.keep_outputs, .share_buffers = options.share_buffers};
+    layout.keep_output_of.assign(depth + 1, false);
     layout.untouched_outputs.assign(depth + 1, false);
     layout.untouched_gradients.assign(depth + 1, false);
     for_each_layer([&]<std::size_t I>() {
       layout.untouched_outputs[I] = skipped_between<I> || (spikes_read_inside_kernel<I> && !options.keep_fused_spikes);
       layout.untouched_gradients[I] = skipped_between<I> || spikes_read_inside_kernel<I>;
+      layout.keep_output_of[I] = spikes_read_inside_kernel<I> && options.keep_fused_spikes;  // stored to be read
     });
     return layout;
   }
   /// The memory plan this backend allocates for `max_batch` (host only: no device needed).
   static memory_plan plan_for(int max_batch, int optimizer_slots, const model_options& options = {}) {
-    return make_plan<Net>(max_batch, 0, optimizer_slots, layout_options(options));
+    return make_plan<Net>(checked_batch(max_batch), 0, checked_slots(optimizer_slots), layout_options(options));
   }
 
   model(const model&) = delete;
@@ -430,7 +435,7 @@ class model {
         why = "this Scale runs inside the neuron's kernel with the pooling after it; read the pooling's output";
       } else if (spikes_read_inside_kernel<I> && !options_.keep_fused_spikes) {
         why = "the layer after it runs inside this neuron's kernel (model_options::keep_fused_spikes stores a neuron's spikes)";
-      } else if (plan_.layers[I].out_at >= 0) {
+      } else if (plan_.layers[plan_.storage_of(I)].out_at >= 0) {
         why = "it shares memory with later buffers (model_options::keep_outputs keeps every output)";
       }
     });
@@ -450,6 +455,7 @@ class model {
     statistics_ = a.take<float>(num_statistics_);
     float* scratch = a.take<float>(plan_.scratch_floats());
     float* pool = a.take<float>(plan_.shared_pool);
+    shared_pool_ = pool;
     for_each_layer([&]<std::size_t I>() {
       const auto& f = plan_.layers[I].floats;
       auto& b = buf_[I];
@@ -662,6 +668,7 @@ class model {
   long long num_statistics_ = 0;
   std::vector<parameter_tensor> statistic_tensors_ = statistics_layout<Net>();
   float* head_grad_ = nullptr;
+  float* shared_pool_ = nullptr;
   std::uint8_t* labels_ = nullptr;
   loss_accumulator* accumulator_ = nullptr;
   long long num_params_ = 0;
