@@ -609,6 +609,9 @@ void check_cuda_layout() {
   }
   expect(cuda_plan.layers[2].floats.psi > 0 && cuda_plan.layers[3].floats.grad_out > 0, "ψ and the pooling's ∂ stay");
   expect(cuda_plan.total_bytes() < cpu_plan.total_bytes(), "the CUDA layout needs less than the CPU's");
+  const auto mlp = sf::cuda::model<MlpNet>::plan_for(kBatch, 2);
+  expect(sf::make_plan<MlpNet>(kBatch, 0, 2).layers[1].floats.grad_sum > 0 && mlp.layers[1].floats.grad_sum == 0,
+         "CUDA layout: no per-batch ∂ sum for the input Linear (the CPU backend's deferred weight gradient)");
   const auto with_spikes = sf::cuda::model<Net>::plan_for(kBatch, 2, sf::cuda::model_options{.keep_fused_spikes = true});
   expect(with_spikes.layers[2].floats.out > 0 && with_spikes.layers[2].floats.grad_out == 0,
          "keep_fused_spikes: the neuron's spikes get a buffer, its ∂ still none");

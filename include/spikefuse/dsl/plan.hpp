@@ -60,6 +60,9 @@ struct plan_options {
   /// after it and reads their ∂ itself (cuda::model::layout_options); the CPU backend runs every node.
   std::vector<bool> untouched_outputs = {};
   std::vector<bool> untouched_gradients = {};
+  /// The backend sums ∂out over a batch for a Linear on a static input and runs its weight-gradient
+  /// GEMM once (Network::defers_weight_gradient; the CPU backend). Off: no such sums (CUDA).
+  bool deferred_weight_gradients = true;
 };
 
 struct layer_plan {
@@ -313,6 +316,7 @@ memory_plan make_plan(int batch, int time_steps, int optimizer_slots, plan_optio
     auto& f = plan.layers[node].floats;
     if (node < options.untouched_outputs.size() && options.untouched_outputs[node]) f.out = f.out_trace = 0;
     if (node < options.untouched_gradients.size() && options.untouched_gradients[node]) f.grad_out = 0;
+    if (!options.deferred_weight_gradients) f.grad_sum = 0;
   }
   if (options.share_buffers) dsl::share_buffers_by_liveness(plan, options);
   return plan;

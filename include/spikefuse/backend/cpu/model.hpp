@@ -204,9 +204,10 @@ class model {
     return k;
   }
   static plan_options checked_layout(plan_options options) {
-    if (!options.untouched_outputs.empty() || !options.untouched_gradients.empty())
-      throw std::invalid_argument("spikefuse: the CPU backend runs every node; untouched_outputs / untouched_gradients "
-                                  "describe another backend's layout");
+    if (!options.untouched_outputs.empty() || !options.untouched_gradients.empty() || !options.deferred_weight_gradients)
+      throw std::invalid_argument("spikefuse: the CPU backend runs every node and defers static-input weight gradients; "
+                                  "untouched_outputs / untouched_gradients / deferred_weight_gradients = false describe "
+                                  "another backend's layout");
     return options;
   }
 

@@ -105,6 +105,7 @@ class model {
   /// of both (the kernel reads the ∂ of the last layer it does).
   static plan_options layout_options(const model_options& options) {
     plan_options layout{.keep_outputs = options.keep_outputs, .share_buffers = options.share_buffers};
+    layout.deferred_weight_gradients = false;  // this backend runs a Linear's dW GEMM at every step
     layout.keep_output_of.assign(depth + 1, false);
     layout.untouched_outputs.assign(depth + 1, false);
     layout.untouched_gradients.assign(depth + 1, false);
@@ -483,10 +484,7 @@ class model {
       b.saved = a.take<float>(f.saved);
       b.weight_hat = a.take<float>(f.weight_work);
       b.grad_scratch = place(row.grad_scratch_at, f.grad_scratch);
-      // The plan's Σ_t ∂out of a Linear on a static input: the CPU backend's one dW GEMM per batch.
-      // This backend runs that GEMM per step still; the buffer is taken so that the device holds
-      // what the plan lists.
-      b.grad_sum = a.take<float>(f.grad_sum);
+      b.grad_sum = nullptr;  // this layout has no Σ_t ∂out: the dW GEMM runs at every step (layout_options)
       b.scratch = f.scratch ? scratch : nullptr;
       using L = typename Net::template layer_at<I>;
       if constexpr (is_neuron<L>) {
