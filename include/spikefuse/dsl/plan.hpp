@@ -167,15 +167,13 @@ layer_plan plan_layer(int batch) {
   row.out_shape = Out::dims;
   row.neuron = is_neuron<L>;
   row.pass_through = is_scale<L> || is_dropout<L> || is_pool<L>;
-  if constexpr (I > 0) {
-    constexpr bool weight_gradient_on_trace = (is_linear<L> || is_conv<L>) && Net::template input_port_at<I>::traced;
-    row.backward_reads_input = (parametric_layer<L> && !weight_gradient_on_trace) || is_max_pool<L>;
-    row.backward_reads_input_trace = weight_gradient_on_trace;
-  }
   if constexpr (I < Net::depth) row.input_determined = Net::input_determined[I];
   if constexpr (I > 0) {
     row.source = static_cast<int>(Net::template source_of<I>);
     row.second_source = Net::template second_source_of<I>;
+    constexpr bool weight_gradient_on_trace = (is_linear<L> || is_conv<L>) && Net::template input_port_at<I>::traced;
+    row.backward_reads_input = (parametric_layer<L> && !weight_gradient_on_trace) || is_max_pool<L>;
+    row.backward_reads_input_trace = weight_gradient_on_trace;
   }
   auto& f = row.floats;
   if constexpr (is_input<L>) {
@@ -245,10 +243,7 @@ inline void share_buffers_by_liveness(memory_plan& plan, const plan_options& opt
   const int depth = static_cast<int>(rows.size()) - 1;
   auto forward_slot = [](int node) { return node; };
   auto backward_slot = [&](int node) { return 2 * depth + 1 - node; };
-  auto storage = [&](int node) {  // Flatten shares its source's buffers
-    while (node > 0 && row(node).aliases_input) node = row(node).source;
-    return node;
-  };
+  auto storage = [&](int node) { return static_cast<int>(plan.storage_of(static_cast<std::size_t>(node))); };
   auto executor = [&](int node) {  // the node whose kernels run this node's forward and backward
     int at = node;
     while (row(at).pass_through && row(at).source > 0) at = storage(row(at).source);
