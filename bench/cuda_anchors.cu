@@ -97,9 +97,9 @@ anchor_row neuron_only(const sfc::context& ctx, int T, int batch, long long feat
     ctx.zero(v.data(), n);
     for (int t = 0; t < T; ++t)
       sfc::lif_forward<Neuron, F>(ctx, sf::phase::train, n, x.data() + t * n, nullptr, v.data(), nullptr,
-                                  spikes.data() + t * n, psi.data() + t * n);
+                                  spikes.data() + t * n, {psi.data() + t * n, nullptr});
     for (int t = T - 1; t >= 0; --t)
-      sfc::lif_backward<Neuron, F>(ctx, batch, grad.data() + t * n, psi.data() + t * n, grad_x.data() + t * n, nullptr,
+      sfc::lif_backward<Neuron, F>(ctx, batch, grad.data() + t * n, {psi.data() + t * n, nullptr, nullptr}, grad_x.data() + t * n, nullptr,
                                    nullptr, nullptr);
   };
   anchor_row r;
@@ -145,8 +145,8 @@ anchor_row linear_lif(const sfc::context& ctx, int T, int batch) {
     ctx.zero(dw.data(), N * N);
     for (int t = 0; t < T; ++t) {
       ctx.gemm(false, true, batch, n, n, 1.f, x.data(), n, w.data(), n, 0.f, z.data(), n);
-      sfc::lif_forward<Neuron, N>(ctx, sf::phase::train, nb, z.data(), nullptr, v.data(), nullptr, s.data(), psi.data());
-      sfc::lif_backward<Neuron, N>(ctx, batch, grad.data(), psi.data(), dz.data(), nullptr, nullptr, nullptr);
+      sfc::lif_forward<Neuron, N>(ctx, sf::phase::train, nb, z.data(), nullptr, v.data(), nullptr, s.data(), {psi.data(), nullptr});
+      sfc::lif_backward<Neuron, N>(ctx, batch, grad.data(), {psi.data(), nullptr, nullptr}, dz.data(), nullptr, nullptr, nullptr);
       ctx.gemm(true, false, n, n, batch, 1.f, dz.data(), n, x.data(), n, 1.f, dw.data(), n);
       ctx.gemm(false, false, batch, n, n, 1.f, dz.data(), n, w.data(), n, 0.f, dx.data(), n);
     }

@@ -259,11 +259,11 @@ eager unfused_backward(const sfc::context& ctx, long long n, const float* grad_s
 // Features = 1 and no bias: the bias index is then never formed; every element is one neuron.
 template <class Neuron>
 void fused_forward(const sfc::context& ctx, long long n, const float* x, float* v, float* trace, float* spike, float* psi) {
-  sfc::lif_forward<Neuron, 1>(ctx, sf::phase::train, n, x, nullptr, v, Neuron::keeps_trace ? trace : nullptr, spike, psi);
+  sfc::lif_forward<Neuron, 1>(ctx, sf::phase::train, n, x, nullptr, v, Neuron::keeps_trace ? trace : nullptr, spike, {psi, nullptr});
 }
 template <class Neuron>
 void fused_backward(const sfc::context& ctx, long long n, const float* grad_spike, const float* psi, float* grad_x) {
-  sfc::lif_backward<Neuron, 1>(ctx, static_cast<int>(n), grad_spike, psi, grad_x, nullptr, nullptr, nullptr);
+  sfc::lif_backward<Neuron, 1>(ctx, static_cast<int>(n), grad_spike, {psi, nullptr, nullptr}, grad_x, nullptr, nullptr, nullptr);
 }
 
 /// Bytes each fused kernel must move: forward reads x, v (, â) and writes s, v, ψ (, â); backward

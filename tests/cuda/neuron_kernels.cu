@@ -155,8 +155,8 @@ host_outputs cpu_reference(int n, int steps, const std::vector<float>& x, const 
     const std::size_t off = static_cast<std::size_t>(t) * n;
     v_before = v;
     sf::cpu::lif_forward<Neuron>(sf::phase::train, n, x.data() + off, v.data(), trace.data(),
-                                 ref.spike.data() + off, ref.psi.data() + off);
-    sf::cpu::lif_backward<Neuron>(n, grad_spike.data() + off, ref.psi.data() + off, ref.grad_x.data() + off);
+                                 ref.spike.data() + off, {ref.psi.data() + off, nullptr});
+    sf::cpu::lif_backward<Neuron>(n, grad_spike.data() + off, {ref.psi.data() + off, nullptr, nullptr}, ref.grad_x.data() + off);
     for (int i = 0; i < n; ++i) {
       // The backend keeps a trace only for OTTT neurons; the kernel computes it for every neuron.
       if constexpr (!Neuron::keeps_trace) trace[i] = sf::lif::trace<P>(trace[i], ref.spike[off + i]);

@@ -607,7 +607,16 @@ void check_cuda_layout() {
            "CUDA layout: node " + std::to_string(node) + " (inside a neuron's kernel) has no output or ∂ buffer");
     expect(cpu_plan.layers[node].floats.out > 0, "CPU layout: node " + std::to_string(node) + " keeps its output");
   }
-  expect(cuda_plan.layers[2].floats.psi > 0 && cuda_plan.layers[3].floats.grad_out > 0, "ψ and the pooling's ∂ stay");
+  expect(cuda_plan.layers[3].floats.grad_out > 0, "the pooling's ∂ stays");
+  // A soft reset keeps spike bits, not ψ. The neuron-and-pooling kernel numbers them by window: 25
+  // windows of 2×2 (the odd last row and column in windows of their own, padded) per 9×9 plane.
+  expect(cuda_plan.layers[2].floats.psi == 0 && cpu_plan.layers[2].floats.psi == 0, "soft reset: no ψ buffer");
+  expect(cuda_plan.layers[2].floats.spike_bits == sf::lif::spike_bit_words(kBatch * 4 * 25 * 4) &&
+             cpu_plan.layers[2].floats.spike_bits == sf::lif::spike_bit_words(kBatch * 4 * 9 * 9),
+         "spike bits: by window on the CUDA backend, by element on the CPU");
+  const auto hard_reset_plan = sf::cuda::model<FusedPoolNet<sf::SLTTLIF<>>>::plan_for(kBatch, 2);
+  expect(hard_reset_plan.layers[2].floats.psi == kBatch * 4 * 9 * 9 && hard_reset_plan.layers[2].floats.spike_bits == 0,
+         "a hard reset keeps ψ");
   expect(cuda_plan.total_bytes() < cpu_plan.total_bytes(), "the CUDA layout needs less than the CPU's");
   const auto mlp = sf::cuda::model<MlpNet>::plan_for(kBatch, 2);
   expect(sf::make_plan<MlpNet>(kBatch, 0, 2).layers[1].floats.grad_sum > 0 && mlp.layers[1].floats.grad_sum == 0,

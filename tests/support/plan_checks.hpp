@@ -19,7 +19,7 @@ inline bool memory_overlaps(long long a_at, long long a_floats, long long b_at, 
 ///   and its grad_scratch against both (backward);
 /// - a node whose backward reads its input (weight gradient, BatchNorm, max pooling): that input
 ///   and its trace against the ∂ it writes and its own ∂;
-/// - a neuron: ψ against its ∂, its source's ∂ and the ∂ of the last Scale/pooling after it (which
+/// - a neuron: ψ (or its spike bits) against its ∂, its source's ∂ and the ∂ of the last Scale/pooling after it (which
 ///   the CUDA kernel reads), and those layers' outputs against its input and ψ (which it writes).
 template <class Report>
 void check_plan_liveness(const memory_plan& p, Report&& report) {
@@ -32,7 +32,10 @@ void check_plan_liveness(const memory_plan& p, Report&& report) {
   auto out = [&](int n) { return buffer{at(n).out_at, at(n).floats.out}; };
   auto trace = [&](int n) { return buffer{at(n).out_trace_at, at(n).floats.out_trace}; };
   auto grad = [&](int n) { return buffer{at(n).grad_out_at, at(n).floats.grad_out}; };
-  auto psi = [&](int n) { return buffer{at(n).psi_at, at(n).floats.psi}; };
+  // ψ, or the spike bits it is recomputed from: a neuron has one or the other.
+  auto psi = [&](int n) {
+    return at(n).spike_bits_at >= 0 ? buffer{at(n).spike_bits_at, at(n).floats.spike_bits} : buffer{at(n).psi_at, at(n).floats.psi};
+  };
   const int depth = static_cast<int>(p.layers.size()) - 1;
   for (int node = 1; node <= depth; ++node) {
     const auto& r = p.layers[static_cast<std::size_t>(node)];

@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <tuple>
 #include <vector>
@@ -36,6 +37,7 @@ struct case_data {
 
 struct outcome {
   int spike_mismatches = 0, v_mismatches = 0, trace_mismatches = 0, eval_mismatches = 0;
+  int bits_mismatches = -1;  // ψ from the spike bits against ψ stored, in ∂x (soft reset only; −1: not run)
   double grad_rel_error = 0;
 };
 
@@ -45,10 +47,23 @@ outcome run_case(const case_data& c) {
   const int n = c.N;
   std::vector<float> v(n, sf::lif_constants<Neuron::params>::v_init), trace(n, 0.f), spike(n), psi(n), gx(n);
   std::vector<float> all_gx;
+  // The same neurons again, keeping spike bits instead of ψ where the reset is soft.
+  constexpr bool from_bits = sf::lif::psi_from_state_exact<Neuron::params>;
+  std::vector<float> v_bits = v, trace_bits = trace, spike_bits_out(n), gx_bits(n);
+  std::vector<std::uint32_t> bits(static_cast<std::size_t>(sf::lif::spike_bit_words(n)));
+  if (from_bits) o.bits_mismatches = 0;
   for (int t = 0; t < c.T; ++t) {
     const std::size_t off = static_cast<std::size_t>(t) * n;
-    sf::cpu::lif_forward<Neuron>(sf::phase::train, n, &c.x[off], v.data(), trace.data(), spike.data(), psi.data());
-    sf::cpu::lif_backward<Neuron>(n, &c.grad_spike[off], psi.data(), gx.data());
+    sf::cpu::lif_forward<Neuron>(sf::phase::train, n, &c.x[off], v.data(), trace.data(), spike.data(), {psi.data(), nullptr});
+    sf::cpu::lif_backward<Neuron>(n, &c.grad_spike[off], {psi.data(), nullptr, nullptr}, gx.data());
+    if constexpr (from_bits) {
+      sf::cpu::lif_forward<Neuron>(sf::phase::train, n, &c.x[off], v_bits.data(), trace_bits.data(), spike_bits_out.data(),
+                                   {nullptr, bits.data()});
+      sf::cpu::lif_backward<Neuron>(n, &c.grad_spike[off], {nullptr, bits.data(), v_bits.data()}, gx_bits.data());
+      for (int i = 0; i < n; ++i)
+        o.bits_mismatches += std::memcmp(&gx[i], &gx_bits[i], sizeof(float)) != 0 || spike[i] != spike_bits_out[i] ||
+                             v[i] != v_bits[i] || trace[i] != trace_bits[i];
+    }
     for (int i = 0; i < n; ++i) {
       // Same operations in the same order as SpikingJelly's CPU kernel: equal to the last bit.
       o.spike_mismatches += spike[i] != c.spike[off + i];
@@ -62,7 +77,7 @@ outcome run_case(const case_data& c) {
     std::fill(v.begin(), v.end(), sf::lif_constants<Neuron::params>::v_init);
     for (int t = 0; t < c.T; ++t) {
       const std::size_t off = static_cast<std::size_t>(t) * n;
-      sf::cpu::lif_forward<Neuron>(sf::phase::eval, n, &c.x[off], v.data(), nullptr, spike.data(), nullptr);
+      sf::cpu::lif_forward<Neuron>(sf::phase::eval, n, &c.x[off], v.data(), nullptr, spike.data(), {});
       for (int i = 0; i < n; ++i) o.eval_mismatches += (spike[i] != c.eval_spike[off + i]) + (v[i] != c.eval_v[off + i]);
     }
   }
@@ -105,7 +120,7 @@ bool dispatch(int sid, float tau, bool decay, const sf::reset_rule& reset, const
 
 BOOST_AUTO_TEST_CASE(every_neuron_case_matches_spikingjelly) {
   const golden_file g(sf::test::golden_dir() + "/neuron.txt");
-  int cases = 0;
+  int cases = 0, bits_cases = 0;
   for (int k = 0; g.has("case" + std::to_string(k) + "/tau"); ++k) {
     const std::string p = "case" + std::to_string(k) + "/";
     case_data c;
@@ -135,8 +150,12 @@ BOOST_AUTO_TEST_CASE(every_neuron_case_matches_spikingjelly) {
       // ψ and ∂x are a few float operations; SpikingJelly computes the same formulas, sometimes in
       // another order or with libm vs. Sleef exp: a few ulp, far below the 1e-5 bound.
       BOOST_TEST(o.grad_rel_error <= 1e-5);
+      // A soft reset keeps spike bits, not ψ: the recomputed ψ gives the same ∂x to the last bit.
+      BOOST_TEST(o.bits_mismatches == (soft ? 0 : -1));
+      bits_cases += soft;
     }
     ++cases;
   }
   BOOST_TEST(cases == 48);
+  BOOST_TEST(bits_cases >= 16);  // every surrogate has a soft-reset case
 }

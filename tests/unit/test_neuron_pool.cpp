@@ -1,10 +1,12 @@
 // The fused neuron + Scale + average pooling step (backend/neuron_pool.hpp, run by the CUDA neuron
 // kernel) against the CPU backend's three separate layers: same pooled spikes, pooled trace, state,
-// ψ and input gradient, bit for bit, over several steps; and which poolings are fused at all.
+// ψ and input gradient, bit for bit, over several steps, with ψ stored and (soft reset) recomputed
+// from the tile-numbered spike bits; and which poolings are fused at all.
 #define BOOST_TEST_MODULE neuron_pool
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
+#include <cstdint>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -57,6 +59,10 @@ void check_fused_equals_separate(int planes, int steps, bool train, std::uint32_
       pooled_trace_a(m), grad_scaled(n), grad_s(n), dx_a(n);
   // ... and the fused step.
   std::vector<float> v_b(n, 0.f), trace_b(n, 0.f), psi_b(n), s_b(n), pooled_b(m), pooled_trace_b(m), dx_b(n);
+  // ... and the fused step keeping spike bits instead of ψ (soft reset).
+  constexpr bool from_bits = sf::lif::psi_from_state_exact<Neuron::params> && !Eval;
+  std::vector<float> v_c(n, 0.f), trace_c(n, 0.f), pooled_c(m), pooled_trace_c(m), dx_c(n);
+  std::vector<std::uint32_t> words(static_cast<std::size_t>(sf::lif::spike_bit_words(planes * T::spike_bits_per_plane)));
   std::vector<float> x(n), grad_pooled(m);
 
   for (int t = 0; t < steps; ++t) {
@@ -81,9 +87,29 @@ void check_fused_equals_separate(int planes, int steps, bool train, std::uint32_
 
     const sf::neuron_pool::forward_buffers b{x.data(), v_b.data(),      trace_b.data(),       psi_b.data(),
                                              train ? s_b.data() : nullptr, pooled_b.data(), pooled_trace_b.data()};
-    for (long long tile = 0; tile < planes * T::tiles_per_plane; ++tile)
-      sf::neuron_pool::forward_tile<Neuron, T, keep_trace, keep_psi>(tile, b, C);
-    for (long long i = 0; i < n; ++i) dx_b[i] = sf::neuron_pool::input_grad_at<Neuron, T>(i, grad_pooled.data(), psi_b.data(), C);
+    constexpr auto keep = keep_psi ? sf::lif::kept_for_backward::psi : sf::lif::kept_for_backward::nothing;
+    for (long long tile = 0; tile < planes * T::tiles_per_plane; ++tile) {
+      const std::uint32_t no_bits = sf::neuron_pool::forward_tile<Neuron, T, keep_trace, keep>(tile, b, C);
+      BOOST_TEST_REQUIRE(no_bits == 0u);
+    }
+    for (long long i = 0; i < n; ++i)
+      dx_b[i] = sf::neuron_pool::input_grad_at<Neuron, T, false>(i, grad_pooled.data(), {psi_b.data(), nullptr, nullptr}, C);
+    if constexpr (from_bits) {
+      // Tile k's bits at k·bits_per_tile, as the CUDA kernel's warp packs them.
+      const sf::neuron_pool::forward_buffers c{x.data(), v_c.data(), trace_c.data(), nullptr, nullptr, pooled_c.data(),
+                                               pooled_trace_c.data()};
+      std::fill(words.begin(), words.end(), 0xFFFFFFFFu);  // every bit of a word is written
+      for (long long tile = 0; tile < planes * T::tiles_per_plane; ++tile) {
+        const std::uint32_t bits = sf::neuron_pool::forward_tile<Neuron, T, keep_trace, sf::lif::kept_for_backward::spike_bits>(tile, c, C);
+        BOOST_TEST_REQUIRE((bits >> T::bits_per_tile) == 0u);  // no bit beyond the tile's
+        const long long bit = tile * T::bits_per_tile;
+        auto& word = words[static_cast<std::size_t>(bit / 32)];
+        if (bit % 32 == 0) word = 0;
+        word |= bits << (bit % 32);
+      }
+      for (long long i = 0; i < n; ++i)
+        dx_c[i] = sf::neuron_pool::input_grad_at<Neuron, T, true>(i, grad_pooled.data(), {nullptr, words.data(), v_c.data()}, C);
+    }
 
     const auto same = [](const std::vector<float>& a, const std::vector<float>& b) {
       return std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
@@ -100,6 +126,12 @@ void check_fused_equals_separate(int planes, int steps, bool train, std::uint32_
         BOOST_TEST(same(pooled_trace_a, pooled_trace_b));
       }
       if (train) BOOST_TEST(same(s_a, s_b));
+      if (from_bits) {
+        BOOST_TEST(same(dx_a, dx_c));
+        BOOST_TEST(same(v_a, v_c));
+        BOOST_TEST(same(pooled_a, pooled_c));
+        if (keep_trace) BOOST_TEST(same(pooled_trace_a, pooled_trace_c));
+      }
     }
   }
   // The inputs drive real spiking: some spikes, not all.
@@ -128,6 +160,20 @@ BOOST_AUTO_TEST_CASE(non_square_adaptive_tiles_and_a_wide_window) {
   check_fused_equals_separate<sf::SLTTLIF<>, sf::AdaptiveAvgPool2d<2, 3>, sf::port<sf::shape{2, 6, 6}, sf::signal::spikes, false>,
                               1.f>(3, 3, true, 4u);
   check_fused_equals_separate<sf::OTTTLIF<>, sf::AvgPool2d<4>, spikes_port<2, 4, 7>, 3.f>(3, 3, true, 5u);
+}
+
+BOOST_AUTO_TEST_CASE(hard_reset_keeps_psi) {
+  using HardLIF = sf::OTTTLIF<sf::ottt_params{.reset = sf::hard_reset(0.0)}>;
+  static_assert(!sf::lif::psi_from_state_exact<HardLIF::params>);
+  check_fused_equals_separate<HardLIF, sf::AvgPool2d<2>, spikes_port<3, 8, 8>, 2.f>(3, 4, true, 7u);
+}
+
+BOOST_AUTO_TEST_CASE(spike_bits_per_tile_are_a_power_of_two) {
+  static_assert(tiling_of<sf::AvgPool2d<2>, spikes_port<4, 9, 9>>::bits_per_tile == 4);
+  static_assert(tiling_of<sf::AvgPool2d<2>, spikes_port<4, 9, 9>>::spike_bits_per_plane == 25 * 4);
+  static_assert(tiling_of<sf::AdaptiveAvgPool2d<2, 3>, spikes_port<4, 6, 6>>::bits_per_tile == 8);  // 3×2 windows
+  static_assert(tiling_of<sf::AdaptiveAvgPool2d<1>, spikes_port<4, 4, 4>>::bits_per_tile == 16);
+  BOOST_TEST(true);
 }
 
 BOOST_AUTO_TEST_CASE(eval_phase_keeps_no_trace_and_no_psi) {

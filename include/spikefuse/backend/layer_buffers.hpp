@@ -1,5 +1,7 @@
-// layer_buffers: the per-node buffers of the memory plan (output, trace, ψ, ∂out, state, parameters, scratch) as one pointer record, shared by the backends.
+// layer_buffers: the per-node buffers of the memory plan (output, trace, ψ or spike bits, ∂out, state, parameters, scratch) as one pointer record, shared by the backends.
 #pragma once
+
+#include <cstdint>
 
 namespace spikefuse {
 
@@ -9,6 +11,7 @@ struct layer_buffers {
   float* out = nullptr;         // output of this step
   float* out_trace = nullptr;   // OTTT trace flowing out (a neuron's state, or a pass-through's copy)
   float* psi = nullptr;         // surrogate derivative kept for this step's backward
+  std::uint32_t* spike_bits = nullptr;  // or this step's spikes, one bit each, to recompute it from v (soft reset)
   float* grad_out = nullptr;    // ∂L_t/∂out
   float* v = nullptr;           // membrane (state)
   float* trace = nullptr;       // OTTT trace (state)

@@ -22,6 +22,7 @@
 #include "spikefuse/dsl/liveness.hpp"
 #include "spikefuse/dsl/network.hpp"
 #include "spikefuse/layer/conv_geometry.hpp"
+#include "spikefuse/neuron/surrogate_record.hpp"
 
 namespace spikefuse {
 
@@ -33,7 +34,8 @@ struct layer_buffers_plan {
   long long mask = 0;       // dropout mask, state across steps (one per sequence)
   long long out = 0;        // output of this step
   long long out_trace = 0;  // trace after a pass-through layer, this step
-  long long psi = 0;        // surrogate derivative kept for this step's backward
+  long long psi = 0;        // surrogate derivative kept for this step's backward (a hard reset)
+  long long spike_bits = 0; // or 32-bit words of this step's spikes, from which the backward recomputes ψ (soft reset)
   long long grad_out = 0;   // ∂L_t/∂(output), this step
   long long logits_sum = 0; // Σ_t logits, for the prediction (network head only)
   long long statistics = 0; // running statistics (BatchNorm): not trained, saved with the parameters
@@ -60,6 +62,10 @@ struct plan_options {
   /// after it and reads their ∂ itself (cuda::model::layout_options); the CPU backend runs every node.
   std::vector<bool> untouched_outputs = {};
   std::vector<bool> untouched_gradients = {};
+  /// Spike bits per sample of a neuron, indexed by node (0 or absent: one per neuron). The CUDA
+  /// backend's neuron-and-pooling kernel numbers them by pooling window, each window padded to a
+  /// power of two.
+  std::vector<long long> spike_bits_per_sample = {};
   /// The backend sums ∂out over a batch for a Linear on a static input and runs its weight-gradient
   /// GEMM once (Network::defers_weight_gradient; the CPU backend). Off: no such sums (CUDA).
   bool deferred_weight_gradients = true;
@@ -82,6 +88,7 @@ struct layer_plan {
   long long out_at = -1;
   long long out_trace_at = -1;
   long long psi_at = -1;
+  long long spike_bits_at = -1;
   long long grad_out_at = -1;
   long long grad_scratch_at = -1;
 
@@ -89,12 +96,14 @@ struct layer_plan {
   long long shared_floats() const {
     const auto& f = floats;
     return (out_at >= 0 ? f.out : 0) + (out_trace_at >= 0 ? f.out_trace : 0) + (psi_at >= 0 ? f.psi : 0) +
-           (grad_out_at >= 0 ? f.grad_out : 0) + (grad_scratch_at >= 0 ? f.grad_scratch : 0);
+           (spike_bits_at >= 0 ? f.spike_bits : 0) + (grad_out_at >= 0 ? f.grad_out : 0) +
+           (grad_scratch_at >= 0 ? f.grad_scratch : 0);
   }
   /// Per-step floats that are this layer's alone.
   long long own_workspace() const {
     const auto& f = floats;
-    return f.out + f.out_trace + f.psi + f.saved + f.weight_work + f.grad_out + f.grad_scratch - shared_floats();
+    return f.out + f.out_trace + f.psi + f.spike_bits + f.saved + f.weight_work + f.grad_out + f.grad_scratch -
+           shared_floats();
   }
 };
 
@@ -197,7 +206,12 @@ layer_plan plan_layer(int batch) {
       f.v = n;
       f.trace = L::keeps_trace ? n : 0;
       f.out = n;
-      f.psi = needs_grad ? n : 0;
+      // ψ is recomputed from the state after a soft reset (lif::psi_from_state): the spikes, one bit each, suffice.
+      if constexpr (lif::psi_from_state_exact<L::params>) {
+        f.spike_bits = needs_grad ? lif::spike_bit_words(n) : 0;
+      } else {
+        f.psi = needs_grad ? n : 0;
+      }
       f.grad_out = needs_grad ? n : 0;
     } else if constexpr (std::is_same_v<L, Flatten>) {
       row.aliases_input = true;
@@ -232,7 +246,7 @@ layer_plan plan_layer(int batch) {
 /// - An output (and apart from it, an output trace) lives from its forward to the last forward that
 ///   reads it, or to the backward of a consumer that reads it there: a Linear's or convolution's
 ///   weight gradient (the trace under OTTT, spikes or currents otherwise), BatchNorm, max pooling.
-/// - ψ lives from its neuron's forward to its backward.
+/// - ψ (or the spike bits it is recomputed from) lives from its neuron's forward to its backward.
 /// A Scale, Dropout or pooling after a neuron counts as done by that neuron: the CUDA backend's
 /// neuron kernel writes their outputs in its forward and reads their ∂ in its backward. Kept apart:
 /// the input, the head (logits, and the ∂ the loss writes), the outputs of input-determined nodes
@@ -286,6 +300,7 @@ inline void share_buffers_by_liveness(memory_plan& plan, const plan_options& opt
     }
     share(r.floats.grad_scratch, backward_slot(node), backward_slot(node), r.grad_scratch_at);
     share(r.floats.psi, forward_slot(node), backward_slot(node), r.psi_at);
+    share(r.floats.spike_bits, forward_slot(node), backward_slot(node), r.spike_bits_at);
   }
   plan.most_live = most_live_at_once(buffers);
   plan.shared_pool = place_by_liveness(buffers);
@@ -312,6 +327,8 @@ memory_plan make_plan(int batch, int time_steps, int optimizer_slots, plan_optio
     if (node < options.untouched_outputs.size() && options.untouched_outputs[node]) f.out = f.out_trace = 0;
     if (node < options.untouched_gradients.size() && options.untouched_gradients[node]) f.grad_out = 0;
     if (!options.deferred_weight_gradients) f.grad_sum = 0;
+    if (node < options.spike_bits_per_sample.size() && options.spike_bits_per_sample[node] > 0 && f.spike_bits > 0)
+      f.spike_bits = lif::spike_bit_words(static_cast<long long>(batch) * options.spike_bits_per_sample[node]);
   }
   if (options.share_buffers) dsl::share_buffers_by_liveness(plan, options);
   return plan;
@@ -350,7 +367,7 @@ inline void print(std::ostream& os, const memory_plan& plan) {
      << "  workspace  " << format_bytes(plan.workspace_bytes()) << " per step\n";
   if (plan.shared_pool > 0)
     os << "    of which " << format_bytes(sizeof(float) * static_cast<std::size_t>(plan.shared_pool))
-       << " one pool that outputs, ψ and ∂ buffers share by liveness (" << format_bytes(plan.unshared_bytes())
+       << " one pool that outputs, ψ or spike bits and ∂ buffers share by liveness (" << format_bytes(plan.unshared_bytes())
        << " with a buffer each; " << format_bytes(sizeof(float) * static_cast<std::size_t>(plan.most_live))
        << " live at most at once)\n";
   if (plan.scratch_floats() > 0)

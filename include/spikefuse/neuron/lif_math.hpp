@@ -8,6 +8,7 @@
 //   hard reset:    v = s·V_r + (1 − s)·h ;  soft reset: v = h − s·θ
 //   trace:         â = â·(1 − 1/τ) + s                 (1 − 1/τ rounded from double, like Python)
 //   backward:      ∂x = g_s·ψ / τ if decay_input else g_s·ψ,  ψ = g'(h − θ)  (v[t−1] is detached)
+//   soft reset:    ψ = g'(s ? v : v − θ) from the state after the step, equal to the last bit
 #pragma once
 
 #include "spikefuse/config.hpp"
@@ -97,6 +98,20 @@ SF_HOST_DEVICE constexpr float fused_forward(float x, float& v, float& trace, fl
   if constexpr (KeepTrace) trace = lif::trace<P>(trace, r.spike);
   if constexpr (KeepPsi) psi = Surrogate::derivative(r.h - lif_constants<P>::threshold);
   return r.spike;
+}
+
+/// After a soft reset v = h − s·θ, rounded once: for s = 1 that is the same rounding of h − θ the
+/// forward gave the surrogate, and for s = 0 v is h itself. So ψ is a function of the membrane after
+/// the step and the spike, equal to the stored ψ to the last bit, and a backward that runs before
+/// the next forward (every online step) needs one bit per neuron instead of a float. A hard reset
+/// forgets h when the neuron fires: ψ must be stored.
+template <lif_params P>
+inline constexpr bool psi_from_state_exact = P.reset.soft;
+
+template <lif_params P, class Surrogate>
+SF_HOST_DEVICE constexpr float psi_from_state(float v_after, bool spiked) {
+  static_assert(psi_from_state_exact<P>, "spikefuse: internal: ψ is recomputed from the state only after a soft reset");
+  return Surrogate::derivative(spiked ? v_after : v_after - lif_constants<P>::threshold);
 }
 
 }  // namespace lif

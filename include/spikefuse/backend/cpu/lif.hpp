@@ -1,10 +1,15 @@
-// Fused CPU LIF step: one pass computes h, s, v, â and ψ = g'(h − θ); one pass computes ∂x = ∂s·ψ (/τ).
+// Fused CPU LIF step: one pass computes h, s, v, â and what the backward needs (ψ = g'(h − θ), or the spike bits); one pass computes ∂x = ∂s·ψ (/τ).
 #pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <stdexcept>
 
 #include "spikefuse/backend/cpu/layer_impl.hpp"
 #include "spikefuse/core/phase.hpp"
 #include "spikefuse/neuron/lif.hpp"
 #include "spikefuse/neuron/lif_math.hpp"
+#include "spikefuse/neuron/surrogate_record.hpp"
 
 namespace spikefuse::cpu {
 
@@ -27,32 +32,84 @@ void lif_forward_loop(long long n, const float* __restrict x, float* __restrict 
   }
 }
 
-/// Forward of `n` elements. `trace` is updated only in training phases of an OTTT neuron (keeps_trace);
-/// `psi` only when a backward follows.
-template <class Neuron>
-void lif_forward(phase ph, long long n, const float* __restrict x, float* __restrict v,
-                 float* __restrict trace, float* __restrict spike, float* __restrict psi) {
-  const bool keep_trace = Neuron::keeps_trace && is_training(ph);
-  const bool keep_psi = ph == phase::train;
-  // Four loop versions so that the hot loop carries no per-element branch on the phase.
-  if (keep_psi && keep_trace) {
-    lif_forward_loop<Neuron, true, true>(n, x, v, trace, spike, psi);
-  } else if (keep_psi) {
-    lif_forward_loop<Neuron, false, true>(n, x, v, trace, spike, psi);
-  } else if (keep_trace) {
-    lif_forward_loop<Neuron, true, false>(n, x, v, trace, spike, psi);
-  } else {
-    lif_forward_loop<Neuron, false, false>(n, x, v, trace, spike, psi);
+/// The forward step with the spikes also packed into bits, 32 neurons (one word) at a time so that
+/// no two threads write one word.
+template <class Neuron, bool KeepTrace>
+void lif_forward_bits_loop(long long n, const float* __restrict x, float* __restrict v, float* __restrict trace,
+                           float* __restrict spike, std::uint32_t* __restrict spike_bits) {
+  constexpr lif_params P = Neuron::params;
+  using Surrogate = typename Neuron::surrogate_type;
+  const long long words = lif::spike_bit_words(n);
+#pragma omp parallel for schedule(static) if (n > 32768)
+  for (long long w = 0; w < words; ++w) {
+    const long long begin = 32 * w, end = std::min(n, begin + 32);
+    std::uint32_t bits = 0;
+    for (long long i = begin; i < end; ++i) {
+      float v_i = v[i];
+      float trace_i = 0.f;
+      if constexpr (KeepTrace) trace_i = trace[i];
+      float unused_psi = 0.f;
+      const float s = lif::fused_forward<P, Surrogate, KeepTrace, false>(x[i], v_i, trace_i, unused_psi);
+      spike[i] = s;
+      v[i] = v_i;
+      if constexpr (KeepTrace) trace[i] = trace_i;
+      bits |= static_cast<std::uint32_t>(s != 0.f) << (i - begin);
+    }
+    spike_bits[w] = bits;
   }
 }
 
-/// Backward of `n` elements: grad_x = grad_spike·ψ (/τ when decay_input). Overwrites grad_x (= not a parameter).
+/// Forward of `n` elements. `trace` is updated only in training phases of an OTTT neuron (keeps_trace);
+/// `record` (ψ or the spike bits) only when a backward follows.
 template <class Neuron>
-void lif_backward(long long n, const float* __restrict grad_spike, const float* __restrict psi,
-                  float* __restrict grad_x) {
+void lif_forward(phase ph, long long n, const float* __restrict x, float* __restrict v, float* __restrict trace,
+                 float* __restrict spike, lif::surrogate_record record) {
+  const bool keep_trace = Neuron::keeps_trace && is_training(ph);
+  const bool backward_follows = ph == phase::train;
+  if (backward_follows && !record.psi && !record.spike_bits)
+    throw std::logic_error("spikefuse: internal: a training step's forward needs ψ or spike bits for its backward");
+  if constexpr (lif::psi_from_state_exact<Neuron::params>) {
+    if (backward_follows && record.spike_bits) {
+      if (keep_trace) {
+        lif_forward_bits_loop<Neuron, true>(n, x, v, trace, spike, record.spike_bits);
+      } else {
+        lif_forward_bits_loop<Neuron, false>(n, x, v, trace, spike, record.spike_bits);
+      }
+      return;
+    }
+  }
+  if (backward_follows && !record.psi)
+    throw std::logic_error("spikefuse: internal: spike bits need a soft reset; this neuron keeps ψ");
+  // Four loop versions so that the hot loop carries no per-element branch on the phase.
+  if (backward_follows && keep_trace) {
+    lif_forward_loop<Neuron, true, true>(n, x, v, trace, spike, record.psi);
+  } else if (backward_follows) {
+    lif_forward_loop<Neuron, false, true>(n, x, v, trace, spike, record.psi);
+  } else if (keep_trace) {
+    lif_forward_loop<Neuron, true, false>(n, x, v, trace, spike, nullptr);
+  } else {
+    lif_forward_loop<Neuron, false, false>(n, x, v, trace, spike, nullptr);
+  }
+}
+
+template <class Neuron, bool FromBits>
+void lif_backward_loop(long long n, const float* __restrict grad_spike, const lif::surrogate_source& source,
+                       float* __restrict grad_x) {
   constexpr lif_params P = Neuron::params;
 #pragma omp parallel for simd schedule(static) if (n > 32768)
-  for (long long i = 0; i < n; ++i) grad_x[i] = lif::input_grad<P>(grad_spike[i], psi[i]);
+  for (long long i = 0; i < n; ++i) grad_x[i] = lif::input_grad<P>(grad_spike[i], lif::psi_at<Neuron, FromBits>(source, i, i));
+}
+
+/// Backward of `n` elements: grad_x = grad_spike·ψ (/τ when decay_input), ψ read from `source`
+/// (stored, or from the spike bits and the membrane the forward left). Overwrites grad_x (= not a parameter).
+template <class Neuron>
+void lif_backward(long long n, const float* __restrict grad_spike, const lif::surrogate_source& source,
+                  float* __restrict grad_x) {
+  if constexpr (lif::psi_from_state_exact<Neuron::params>) {
+    if (source.spike_bits) return lif_backward_loop<Neuron, true>(n, grad_spike, source, grad_x);
+  }
+  if (!source.psi) throw std::logic_error("spikefuse: internal: the neuron's backward has neither ψ nor spike bits");
+  lif_backward_loop<Neuron, false>(n, grad_spike, source, grad_x);
 }
 
 /// OTTTLIF and SLTTLIF: v = v_init and â = 0 at the start of a sequence; one fused pass per step each way.
@@ -68,11 +125,13 @@ struct lif_layer_impl {
   }
   template <class In, class Out>
   static void forward(int batch, phase ph, const layer_buffers& in, layer_buffers& b) {
-    lif_forward<Neuron>(ph, static_cast<long long>(batch) * Out::size, in.out, b.v, b.trace, b.out, b.psi);
+    lif_forward<Neuron>(ph, static_cast<long long>(batch) * Out::size, in.out, b.v, b.trace, b.out, {b.psi, b.spike_bits});
   }
+  // Runs after this step's forward and before the next: b.v is still the membrane after this step.
   template <class In, class Out, bool GradToInput>
   static void backward(int batch, layer_buffers& in, const layer_buffers& b) {
-    if constexpr (GradToInput) lif_backward<Neuron>(static_cast<long long>(batch) * Out::size, b.grad_out, b.psi, in.grad_out);
+    if constexpr (GradToInput)
+      lif_backward<Neuron>(static_cast<long long>(batch) * Out::size, b.grad_out, {b.psi, b.spike_bits, b.v}, in.grad_out);
   }
 };
 

@@ -237,6 +237,7 @@ class model {
       if (plan_.layers[I].aliases_input) {
         b = buf_[Net::template source_of<I>];
         b.v = b.trace = b.mask = b.psi = b.saved = b.weight_hat = b.grad_scratch = b.statistics = b.grad_sum = nullptr;
+        b.spike_bits = nullptr;
         b.weight = b.bias = b.gain = b.grad_weight = b.grad_bias = b.grad_gain = nullptr;
         b.logits_sum = arena_.take(f.logits_sum);  // an aliasing layer may still be the head
         return;
@@ -246,6 +247,8 @@ class model {
       b.out = place(row.out_at, f.out);
       b.out_trace = place(row.out_trace_at, f.out_trace);
       b.psi = place(row.psi_at, f.psi);
+      // 32-bit words in float-sized slots of the arena (spike bits are never read as floats).
+      b.spike_bits = reinterpret_cast<std::uint32_t*>(place(row.spike_bits_at, f.spike_bits));
       b.grad_out = place(row.grad_out_at, f.grad_out);
       b.v = arena_.take(f.v);
       b.trace = arena_.take(f.trace);

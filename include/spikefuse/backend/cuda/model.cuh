@@ -109,10 +109,13 @@ class model {
     layout.keep_output_of.assign(depth + 1, false);
     layout.untouched_outputs.assign(depth + 1, false);
     layout.untouched_gradients.assign(depth + 1, false);
+    layout.spike_bits_per_sample.assign(depth + 1, 0);
     for_each_layer([&]<std::size_t I>() {
       layout.untouched_outputs[I] = skipped_between<I> || (spikes_read_inside_kernel<I> && !options.keep_fused_spikes);
       layout.untouched_gradients[I] = skipped_between<I> || spikes_read_inside_kernel<I>;
       layout.keep_output_of[I] = spikes_read_inside_kernel<I> && options.keep_fused_spikes;  // stored to be read
+      if constexpr (pool_node_after<I> != 0)  // the neuron-and-pooling kernel numbers its spike bits by window
+        layout.spike_bits_per_sample[I] = out_port<I>::dims.c * pool_tiling_of<I>::spike_bits_per_plane;
     });
     return layout;
   }
@@ -463,6 +466,7 @@ class model {
       if (plan_.layers[I].aliases_input) {
         b = buf_[Net::template source_of<I>];
         b.v = b.trace = b.mask = b.psi = b.bias_partials = nullptr;
+        b.spike_bits = nullptr;
         b.saved = b.weight_hat = b.grad_scratch = b.statistics = b.scratch = b.grad_sum = nullptr;
         b.bias_arrivals = nullptr;
         b.weight = b.bias = b.gain = b.grad_weight = b.grad_bias = b.grad_gain = nullptr;
@@ -476,6 +480,7 @@ class model {
       b.out = place(row.out_at, f.out);
       b.out_trace = place(row.out_trace_at, f.out_trace);
       b.psi = place(row.psi_at, f.psi);
+      b.spike_bits = reinterpret_cast<std::uint32_t*>(place(row.spike_bits_at, f.spike_bits));  // words in float slots
       b.grad_out = place(row.grad_out_at, f.grad_out);
       b.v = a.take<float>(f.v);
       b.trace = a.take<float>(f.trace);

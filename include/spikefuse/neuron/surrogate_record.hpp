@@ -1,0 +1,52 @@
+// What a neuron's forward keeps for its backward: ψ = g'(h − θ) as one float per neuron, or one spike bit per neuron (bit i of word ⌊i/32⌋) and ψ = g'(s ? v : v − θ) from the state.
+//
+// The spike bits are what makes a soft-reset neuron's backward cost 1/32 of ψ's memory
+// (lif::psi_from_state). Forward writes one or the other; backward reads ψ, or the bits and the
+// membrane the forward left in the state. Backends pick per neuron: bits where the reset is soft and
+// the backward runs before the neuron's next forward, ψ otherwise (a hard reset; a kernel benchmark
+// that runs a whole sequence forward before its backward).
+#pragma once
+
+#include <cstdint>
+
+#include "spikefuse/config.hpp"
+#include "spikefuse/neuron/lif_math.hpp"
+
+namespace spikefuse::lif {
+
+/// 32-bit words for `bits` spike bits.
+SF_HOST_DEVICE constexpr long long spike_bit_words(long long bits) { return (bits + 31) / 32; }
+
+SF_HOST_DEVICE bool spike_bit(const std::uint32_t* words, long long bit) {
+  return ((words[bit >> 5] >> (bit & 31)) & 1u) != 0u;
+}
+
+/// What a forward step keeps for its backward (a compile-time choice of the kernels).
+enum class kept_for_backward { nothing, psi, spike_bits };
+
+/// Where a forward step writes what its backward needs; both null when no backward follows.
+struct surrogate_record {
+  float* psi = nullptr;                 // ψ of every neuron
+  std::uint32_t* spike_bits = nullptr;  // or the spikes, one bit each (soft reset only)
+};
+
+/// Where a backward step reads ψ from: the stored ψ, or the spike bits with the membrane after the
+/// step (the neuron's state, untouched until the next forward).
+struct surrogate_source {
+  const float* psi = nullptr;
+  const std::uint32_t* spike_bits = nullptr;
+  const float* v = nullptr;
+};
+
+/// ψ of neuron `i`, whose spike is bit `bit` (the element index, unless a fused kernel numbers its
+/// bits otherwise). FromBits: the source holds spike bits; otherwise ψ.
+template <class Neuron, bool FromBits>
+SF_HOST_DEVICE float psi_at(const surrogate_source& source, long long i, long long bit) {
+  if constexpr (FromBits) {
+    return psi_from_state<Neuron::params, typename Neuron::surrogate_type>(source.v[i], spike_bit(source.spike_bits, bit));
+  } else {
+    return source.psi[i];
+  }
+}
+
+}  // namespace spikefuse::lif
