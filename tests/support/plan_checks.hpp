@@ -16,7 +16,8 @@ inline bool memory_overlaps(long long a_at, long long a_floats, long long b_at, 
 
 /// Buffers read and written by one kernel, or one written while the other is still to be read:
 /// - every node: its output against its sources' outputs (forward), its ∂ against its sources' ∂
-///   and its grad_scratch against both (backward);
+///   and its grad_scratch against both (backward); a standardised weight Ŵ against all of those,
+///   and ∂Ŵ against the ∂ buffers and Ŵ;
 /// - a node whose backward reads its input (weight gradient, BatchNorm, max pooling): that input
 ///   and its trace against the ∂ it writes and its own ∂;
 /// - a neuron: ψ (or its spike bits) against its ∂, its source's ∂ and the ∂ of the last Scale/pooling after it (which
@@ -43,17 +44,28 @@ void check_plan_liveness(const memory_plan& p, Report&& report) {
     const std::string name = "node " + std::to_string(node) + " (" + r.name + ")";
     const buffer scratch{r.grad_scratch_at, r.floats.grad_scratch};
     apart(scratch, grad(node), name + ": grad_scratch against its ∂");
+    const buffer weight_hat{r.weight_hat_at, r.floats.weight_hat}, grad_weight_hat{r.grad_weight_hat_at, r.floats.grad_weight_hat};
+    apart(weight_hat, out(node), name + ": Ŵ against its output");
+    apart(weight_hat, grad(node), name + ": Ŵ against its ∂");
+    apart(weight_hat, grad_weight_hat, name + ": Ŵ against ∂Ŵ");
+    apart(grad_weight_hat, grad(node), name + ": ∂Ŵ against its ∂");
+    apart(grad_weight_hat, scratch, name + ": ∂Ŵ against its grad_scratch");
     for (int from : {r.source, r.second_source}) {
       if (from < 0) continue;
       if (p.storage_of(static_cast<std::size_t>(from)) == static_cast<std::size_t>(node)) continue;
       apart(out(node), out(from), name + ": output against its input");
       apart(grad(node), grad(from), name + ": ∂ against its input's ∂");
       apart(scratch, grad(from), name + ": grad_scratch against its input's ∂");
+      apart(weight_hat, out(from), name + ": Ŵ against its input");
+      apart(weight_hat, grad(from), name + ": Ŵ against its input's ∂");
+      apart(grad_weight_hat, grad(from), name + ": ∂Ŵ against its input's ∂");
       if (r.backward_reads_input || r.backward_reads_input_trace) {
         const buffer read = r.backward_reads_input ? out(from) : trace(from);
         apart(read, grad(from), name + ": the input its backward reads against the ∂ it writes");
         apart(read, grad(node), name + ": the input its backward reads against its ∂");
         apart(read, scratch, name + ": the input its backward reads against its grad_scratch");
+        apart(read, weight_hat, name + ": the input its backward reads against Ŵ");
+        apart(read, grad_weight_hat, name + ": the input its backward reads against ∂Ŵ");
       }
     }
     if (r.neuron) {

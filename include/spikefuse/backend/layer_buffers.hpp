@@ -25,7 +25,8 @@ struct layer_buffers {
   float* grad_gain = nullptr;
   float* statistics = nullptr;  // running mean, then running variance (BatchNorm)
   float* saved = nullptr;       // per-step values kept for the backward (BatchNorm: batch mean, 1/σ)
-  float* weight_hat = nullptr;  // standardised weight Ŵ, then its gradient ∂Ŵ right after it
+  float* weight_hat = nullptr;  // standardised weight Ŵ
+  float* grad_weight_hat = nullptr;  // ∂Ŵ of this step's backward
   float* grad_scratch = nullptr;  // where ∂input goes when it must be added to another consumer's share
   float* scratch = nullptr;     // shared im2col columns
   float* grad_sum = nullptr;    // Σ_t ∂out over the batch (deferred weight gradient, CPU backend)

@@ -40,7 +40,8 @@ struct layer_buffers_plan {
   long long logits_sum = 0; // Σ_t logits, for the prediction (network head only)
   long long statistics = 0; // running statistics (BatchNorm): not trained, saved with the parameters
   long long saved = 0;      // per-step values kept for the backward (BatchNorm: batch mean and 1/σ per channel)
-  long long weight_work = 0;  // standardised weight Ŵ and its gradient (WSConv2d, WSLinear)
+  long long weight_hat = 0;       // standardised weight Ŵ, from this step's forward to its backward (WSConv2d, WSLinear)
+  long long grad_weight_hat = 0;  // its gradient ∂Ŵ, within the backward (chained into ∂W and ∂gain there)
   long long grad_scratch = 0; // ∂input of this step when it must be added to another consumer's share
   long long grad_sum = 0;   // Σ_t ∂output over a batch (a Linear that sees only a static input: one dW GEMM per batch)
   long long scratch = 0;    // im2col columns: one buffer, shared by all layers, sized by the largest
@@ -89,6 +90,8 @@ struct layer_plan {
   long long out_trace_at = -1;
   long long psi_at = -1;
   long long spike_bits_at = -1;
+  long long weight_hat_at = -1;
+  long long grad_weight_hat_at = -1;
   long long grad_out_at = -1;
   long long grad_scratch_at = -1;
 
@@ -97,13 +100,14 @@ struct layer_plan {
     const auto& f = floats;
     return (out_at >= 0 ? f.out : 0) + (out_trace_at >= 0 ? f.out_trace : 0) + (psi_at >= 0 ? f.psi : 0) +
            (spike_bits_at >= 0 ? f.spike_bits : 0) + (grad_out_at >= 0 ? f.grad_out : 0) +
-           (grad_scratch_at >= 0 ? f.grad_scratch : 0);
+           (grad_scratch_at >= 0 ? f.grad_scratch : 0) + (weight_hat_at >= 0 ? f.weight_hat : 0) +
+           (grad_weight_hat_at >= 0 ? f.grad_weight_hat : 0);
   }
   /// Per-step floats that are this layer's alone.
   long long own_workspace() const {
     const auto& f = floats;
-    return f.out + f.out_trace + f.psi + f.spike_bits + f.saved + f.weight_work + f.grad_out + f.grad_scratch -
-           shared_floats();
+    return f.out + f.out_trace + f.psi + f.spike_bits + f.saved + f.weight_hat + f.grad_weight_hat + f.grad_out +
+           f.grad_scratch - shared_floats();
   }
 };
 
@@ -199,7 +203,7 @@ layer_plan plan_layer(int batch) {
       if constexpr (is_batch_norm<L>) f.saved = 2LL * In::dims.c;
       if constexpr (is_conv<L>) f.scratch = conv_geometry_of<L, In, Out>().scratch_floats(batch);
       if constexpr (is_conv<L> || is_linear<L>) {
-        if constexpr (L::standardized) f.weight_work = 2 * L::template parameter_tensors<In>()[0].size;
+        if constexpr (L::standardized) f.weight_hat = f.grad_weight_hat = L::template parameter_tensors<In>()[0].size;
       }
       if constexpr (Net::template defers_weight_gradient<I>) f.grad_sum = n;
     } else if constexpr (is_neuron<L>) {
@@ -246,11 +250,12 @@ layer_plan plan_layer(int batch) {
 /// - An output (and apart from it, an output trace) lives from its forward to the last forward that
 ///   reads it, or to the backward of a consumer that reads it there: a Linear's or convolution's
 ///   weight gradient (the trace under OTTT, spikes or currents otherwise), BatchNorm, max pooling.
-/// - ψ (or the spike bits it is recomputed from) lives from its neuron's forward to its backward.
+/// - ψ (or the spike bits it is recomputed from) lives from its neuron's forward to its backward,
+///   and so does a standardised weight Ŵ from its layer's forward; ∂Ŵ within the layer's backward.
 /// A Scale, Dropout or pooling after a neuron counts as done by that neuron: the CUDA backend's
 /// neuron kernel writes their outputs in its forward and reads their ∂ in its backward. Kept apart:
-/// the input, the head (logits, and the ∂ the loss writes), the outputs of input-determined nodes
-/// (reused across steps), and with keep_outputs every output (keep_output_of: that node's).
+/// the input, the head (logits, and the ∂ the loss writes), the outputs and Ŵ of input-determined
+/// nodes (reused across steps), and with keep_outputs every output (keep_output_of: that node's).
 inline void share_buffers_by_liveness(memory_plan& plan, const plan_options& options) {
   auto& rows = plan.layers;
   auto row = [&](int node) -> layer_plan& { return rows[static_cast<std::size_t>(node)]; };
@@ -301,6 +306,9 @@ inline void share_buffers_by_liveness(memory_plan& plan, const plan_options& opt
     share(r.floats.grad_scratch, backward_slot(node), backward_slot(node), r.grad_scratch_at);
     share(r.floats.psi, forward_slot(node), backward_slot(node), r.psi_at);
     share(r.floats.spike_bits, forward_slot(node), backward_slot(node), r.spike_bits_at);
+    // An input-determined layer runs its forward once per sequence: its Ŵ must outlast the step.
+    if (!r.input_determined) share(r.floats.weight_hat, forward_slot(node), backward_slot(node), r.weight_hat_at);
+    share(r.floats.grad_weight_hat, backward_slot(node), backward_slot(node), r.grad_weight_hat_at);
   }
   plan.most_live = most_live_at_once(buffers);
   plan.shared_pool = place_by_liveness(buffers);
@@ -367,7 +375,7 @@ inline void print(std::ostream& os, const memory_plan& plan) {
      << "  workspace  " << format_bytes(plan.workspace_bytes()) << " per step\n";
   if (plan.shared_pool > 0)
     os << "    of which " << format_bytes(sizeof(float) * static_cast<std::size_t>(plan.shared_pool))
-       << " one pool that outputs, ψ or spike bits and ∂ buffers share by liveness (" << format_bytes(plan.unshared_bytes())
+       << " one pool that outputs, ψ or spike bits, Ŵ and ∂ buffers share by liveness (" << format_bytes(plan.unshared_bytes())
        << " with a buffer each; " << format_bytes(sizeof(float) * static_cast<std::size_t>(plan.most_live))
        << " live at most at once)\n";
   if (plan.scratch_floats() > 0)

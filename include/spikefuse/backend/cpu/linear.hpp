@@ -70,7 +70,7 @@ struct linear_layer_impl : stateless_layer {
     const float* kept = In::traced ? in.out_trace : in.out;
     if constexpr (L::standardized) {
       const long long n = static_cast<long long>(L::out_features) * in_features;
-      float* grad_weight_hat = b.weight_hat + n;
+      float* grad_weight_hat = b.grad_weight_hat;
       for (long long i = 0; i < n; ++i) grad_weight_hat[i] = 0.f;
       linear_backward_params(batch, in_features, L::out_features, b.grad_out, kept, grad_weight_hat, b.grad_bias);
       if constexpr (GradToInput)

@@ -238,6 +238,7 @@ class model {
         b = buf_[Net::template source_of<I>];
         b.v = b.trace = b.mask = b.psi = b.saved = b.weight_hat = b.grad_scratch = b.statistics = b.grad_sum = nullptr;
         b.spike_bits = nullptr;
+        b.grad_weight_hat = nullptr;
         b.weight = b.bias = b.gain = b.grad_weight = b.grad_bias = b.grad_gain = nullptr;
         b.logits_sum = arena_.take(f.logits_sum);  // an aliasing layer may still be the head
         return;
@@ -255,7 +256,8 @@ class model {
       b.mask = arena_.take(f.mask);
       b.logits_sum = arena_.take(f.logits_sum);
       b.saved = arena_.take(f.saved);
-      b.weight_hat = arena_.take(f.weight_work);
+      b.weight_hat = place(row.weight_hat_at, f.weight_hat);
+      b.grad_weight_hat = place(row.grad_weight_hat_at, f.grad_weight_hat);
       b.grad_scratch = place(row.grad_scratch_at, f.grad_scratch);
       b.grad_sum = arena_.take(f.grad_sum);
       b.scratch = f.scratch ? scratch : nullptr;

@@ -229,7 +229,7 @@ struct conv2d_layer_impl : stateless_layer {
     float* grad_in = GradToInput ? in.grad_out : nullptr;
     if constexpr (Conv::standardized) {
       const long long n = static_cast<long long>(g.out_c) * g.column_rows();
-      float* grad_weight_hat = b.weight_hat + n;
+      float* grad_weight_hat = b.grad_weight_hat;
       ctx.zero(grad_weight_hat, n);
       backward_through<g>(ctx, batch, kept, b.grad_out, b.weight_hat, grad_weight_hat, b.grad_bias, grad_in, b.scratch);
       standardize_backward(ctx, g.out_c, g.column_rows(), b.weight, b.gain, grad_weight_hat, b.grad_weight, b.grad_gain);

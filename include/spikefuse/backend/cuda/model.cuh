@@ -467,6 +467,7 @@ class model {
         b = buf_[Net::template source_of<I>];
         b.v = b.trace = b.mask = b.psi = b.bias_partials = nullptr;
         b.spike_bits = nullptr;
+        b.grad_weight_hat = nullptr;
         b.saved = b.weight_hat = b.grad_scratch = b.statistics = b.scratch = b.grad_sum = nullptr;
         b.bias_arrivals = nullptr;
         b.weight = b.bias = b.gain = b.grad_weight = b.grad_bias = b.grad_gain = nullptr;
@@ -487,7 +488,8 @@ class model {
       b.mask = a.take<float>(f.mask);
       b.logits_sum = a.take<float>(f.logits_sum);
       b.saved = a.take<float>(f.saved);
-      b.weight_hat = a.take<float>(f.weight_work);
+      b.weight_hat = place(row.weight_hat_at, f.weight_hat);
+      b.grad_weight_hat = place(row.grad_weight_hat_at, f.grad_weight_hat);
       b.grad_scratch = place(row.grad_scratch_at, f.grad_scratch);
       b.grad_sum = nullptr;  // this layout has no Σ_t ∂out: the dW GEMM runs at every step (layout_options)
       b.scratch = f.scratch ? scratch : nullptr;
