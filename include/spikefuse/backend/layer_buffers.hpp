@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "spikefuse/neuron/surrogate_record.hpp"
+
 namespace spikefuse {
 
 /// Buffers of one node, carved by a backend's model from its arena (nullptr where the plan gives none):
@@ -10,8 +12,9 @@ namespace spikefuse {
 struct layer_buffers {
   float* out = nullptr;         // output of this step
   float* out_trace = nullptr;   // OTTT trace flowing out (a neuron's state, or a pass-through's copy)
+  float out_trace_factor = 1.f; // the trace flowing out is out_trace × this (CUDA: a fused Scale reads the neuron's state)
   float* psi = nullptr;         // surrogate derivative kept for this step's backward
-  std::uint32_t* spike_bits = nullptr;  // or this step's spikes, one bit each, to recompute it from v (soft reset)
+  lif::spike_word* spike_bits = nullptr;  // or this step's spikes, one bit each, to recompute it from v (soft reset)
   float* grad_out = nullptr;    // ∂L_t/∂out
   float* v = nullptr;           // membrane (state)
   float* trace = nullptr;       // OTTT trace (state)

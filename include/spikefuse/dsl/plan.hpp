@@ -63,6 +63,9 @@ struct plan_options {
   /// after it and reads their ∂ itself (cuda::model::layout_options); the CPU backend runs every node.
   std::vector<bool> untouched_outputs = {};
   std::vector<bool> untouched_gradients = {};
+  /// Nodes whose output trace the backend reads from elsewhere (CUDA: a Scale<c> after an OTTT
+  /// neuron, whose only reader's weight gradient reads c × the neuron's trace state): no buffer.
+  std::vector<bool> untouched_traces = {};
   /// Spike bits per sample of a neuron, indexed by node (0 or absent: one per neuron). The CUDA
   /// backend's neuron-and-pooling kernel numbers them by pooling window, each window padded to a
   /// power of two.
@@ -334,6 +337,7 @@ memory_plan make_plan(int batch, int time_steps, int optimizer_slots, plan_optio
     auto& f = plan.layers[node].floats;
     if (node < options.untouched_outputs.size() && options.untouched_outputs[node]) f.out = f.out_trace = 0;
     if (node < options.untouched_gradients.size() && options.untouched_gradients[node]) f.grad_out = 0;
+    if (node < options.untouched_traces.size() && options.untouched_traces[node]) f.out_trace = 0;
     if (!options.deferred_weight_gradients) f.grad_sum = 0;
     if (node < options.spike_bits_per_sample.size() && options.spike_bits_per_sample[node] > 0 && f.spike_bits > 0)
       f.spike_bits = lif::spike_bit_words(static_cast<long long>(batch) * options.spike_bits_per_sample[node]);

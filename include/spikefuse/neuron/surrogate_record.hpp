@@ -14,10 +14,19 @@
 
 namespace spikefuse::lif {
 
+/// A word of 32 spike bits. Backends keep the words in float-sized slots of the pool that other
+/// buffers use as floats at other times; may_alias keeps the compiler from reordering the two kinds
+/// of access by type.
+#if defined(__GNUC__) || defined(__clang__)
+typedef std::uint32_t __attribute__((__may_alias__)) spike_word;
+#else
+typedef std::uint32_t spike_word;
+#endif
+
 /// 32-bit words for `bits` spike bits.
 SF_HOST_DEVICE constexpr long long spike_bit_words(long long bits) { return (bits + 31) / 32; }
 
-SF_HOST_DEVICE bool spike_bit(const std::uint32_t* words, long long bit) {
+SF_HOST_DEVICE bool spike_bit(const spike_word* words, long long bit) {
   return ((words[bit >> 5] >> (bit & 31)) & 1u) != 0u;
 }
 
@@ -27,14 +36,14 @@ enum class kept_for_backward { nothing, psi, spike_bits };
 /// Where a forward step writes what its backward needs; both null when no backward follows.
 struct surrogate_record {
   float* psi = nullptr;                 // ψ of every neuron
-  std::uint32_t* spike_bits = nullptr;  // or the spikes, one bit each (soft reset only)
+  spike_word* spike_bits = nullptr;  // or the spikes, one bit each (soft reset only)
 };
 
 /// Where a backward step reads ψ from: the stored ψ, or the spike bits with the membrane after the
 /// step (the neuron's state, untouched until the next forward).
 struct surrogate_source {
   const float* psi = nullptr;
-  const std::uint32_t* spike_bits = nullptr;
+  const spike_word* spike_bits = nullptr;
   const float* v = nullptr;
 };
 

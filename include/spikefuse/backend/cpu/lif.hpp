@@ -36,7 +36,7 @@ void lif_forward_loop(long long n, const float* __restrict x, float* __restrict 
 /// no two threads write one word.
 template <class Neuron, bool KeepTrace>
 void lif_forward_bits_loop(long long n, const float* __restrict x, float* __restrict v, float* __restrict trace,
-                           float* __restrict spike, std::uint32_t* __restrict spike_bits) {
+                           float* __restrict spike, lif::spike_word* __restrict spike_bits) {
   constexpr lif_params P = Neuron::params;
   using Surrogate = typename Neuron::surrogate_type;
   const long long words = lif::spike_bit_words(n);
@@ -106,7 +106,10 @@ template <class Neuron>
 void lif_backward(long long n, const float* __restrict grad_spike, const lif::surrogate_source& source,
                   float* __restrict grad_x) {
   if constexpr (lif::psi_from_state_exact<Neuron::params>) {
-    if (source.spike_bits) return lif_backward_loop<Neuron, true>(n, grad_spike, source, grad_x);
+    if (source.spike_bits) {
+      if (!source.v) throw std::logic_error("spikefuse: internal: ψ from spike bits needs the membrane");
+      return lif_backward_loop<Neuron, true>(n, grad_spike, source, grad_x);
+    }
   }
   if (!source.psi) throw std::logic_error("spikefuse: internal: the neuron's backward has neither ψ nor spike bits");
   lif_backward_loop<Neuron, false>(n, grad_spike, source, grad_x);

@@ -101,6 +101,9 @@ class model {
   }
 
   /// Backward of the last forward(phase::train), from logits_grad(); parameter gradients += .
+  /// It must follow that forward directly (no other forward or reset_state between): it reads what
+  /// the forward left in the shared pool and the neurons' membranes (ψ of a soft reset is recomputed
+  /// from them).
   /// `defer_static_weight_gradients` (the caller guarantees a static input and no update before
   /// flush_deferred_gradients()): the Linear layers that see only the input
   /// (Network::defers_weight_gradient) add ∂out to a per-batch sum instead of running dW += δᵀ·x;
@@ -204,9 +207,11 @@ class model {
     return k;
   }
   static plan_options checked_layout(plan_options options) {
-    if (!options.untouched_outputs.empty() || !options.untouched_gradients.empty() || !options.deferred_weight_gradients)
+    if (!options.untouched_outputs.empty() || !options.untouched_gradients.empty() || !options.untouched_traces.empty() ||
+        !options.deferred_weight_gradients || !options.spike_bits_per_sample.empty())
       throw std::invalid_argument("spikefuse: the CPU backend runs every node and defers static-input weight gradients; "
-                                  "untouched_outputs / untouched_gradients / deferred_weight_gradients = false describe "
+                                  "untouched_outputs / untouched_gradients / untouched_traces / spike_bits_per_sample / "
+                                  "deferred_weight_gradients = false describe "
                                   "another backend's layout");
     return options;
   }
@@ -249,7 +254,7 @@ class model {
       b.out_trace = place(row.out_trace_at, f.out_trace);
       b.psi = place(row.psi_at, f.psi);
       // 32-bit words in float-sized slots of the arena (spike bits are never read as floats).
-      b.spike_bits = reinterpret_cast<std::uint32_t*>(place(row.spike_bits_at, f.spike_bits));
+      b.spike_bits = reinterpret_cast<lif::spike_word*>(place(row.spike_bits_at, f.spike_bits));
       b.grad_out = place(row.grad_out_at, f.grad_out);
       b.v = arena_.take(f.v);
       b.trace = arena_.take(f.trace);

@@ -33,6 +33,7 @@ struct im2col_op {
   float* col;
   int first;
   int ld;  // count·HₒWₒ
+  float factor = 1.f;  // columns of factor·x: a trace kept as the neuron's state, read through its Scale
   SF_HOST_DEVICE void operator()(long long index) const {
     const int i = static_cast<int>(index);
     const int row = i / ld;
@@ -42,7 +43,7 @@ struct im2col_op {
     const int c = row / (G.kernel * G.kernel), ki = (row / G.kernel) % G.kernel, kj = row % G.kernel;
     const int iy = (p / G.out_w) * G.stride - G.padding + ki, ix = (p % G.out_w) * G.stride - G.padding + kj;
     const bool inside = iy >= 0 && iy < G.in_h && ix >= 0 && ix < G.in_w;
-    col[i] = inside ? x[((static_cast<long long>(first + s) * G.in_c + c) * G.in_h + iy) * G.in_w + ix] : 0.f;
+    col[i] = inside ? x[((static_cast<long long>(first + s) * G.in_c + c) * G.in_h + iy) * G.in_w + ix] * factor : 0.f;
   }
 };
 
@@ -166,10 +167,12 @@ void conv2d_forward(const context& ctx, int batch, const float* in, const float*
   });
 }
 
-/// dW += δ·cols(kept)ᵀ, db += Σδ (parameter gradients ACCUMULATE); grad_in (if not null) overwritten.
+/// dW += δ·cols(c·kept)ᵀ, db += Σδ (parameter gradients ACCUMULATE); grad_in (if not null) overwritten.
+/// c = kept_factor (1 but for a trace read through a fused Scale; the columns hold c·kept, rounded
+/// as the Scale would).
 template <conv_geometry G>
-void conv2d_backward(const context& ctx, int batch, const float* kept, const float* grad_out, const float* weight,
-                     float* grad_weight, float* grad_bias, float* grad_in, float* scratch) {
+void conv2d_backward(const context& ctx, int batch, const float* kept, float kept_factor, const float* grad_out,
+                     const float* weight, float* grad_weight, float* grad_bias, float* grad_in, float* scratch) {
   check_chunk_indexing<G>(batch);
   const int chunk = G.samples_per_chunk(batch);
   constexpr int pixels = G.out_pixels(), rows = G.column_rows();
@@ -178,7 +181,7 @@ void conv2d_backward(const context& ctx, int batch, const float* kept, const flo
   G.for_each_chunk(batch, [&](int first, int count, long long ld) {
     const int n = static_cast<int>(ld);
     launch_elementwise(ctx, G.out_c * ld, gather_op<G>{grad_out, gathered, first, n});
-    launch_elementwise(ctx, rows * ld, im2col_op<G>{kept, col, first, n});
+    launch_elementwise(ctx, rows * ld, im2col_op<G>{kept, col, first, n, kept_factor});
     ctx.gemm(false, true, G.out_c, rows, n, 1.f, gathered, n, col, n, 1.f, grad_weight, rows);
     if (grad_in) {
       ctx.gemm(true, false, rows, n, G.out_c, 1.f, weight, rows, gathered, n, 0.f, col, n);
@@ -197,9 +200,9 @@ inline void conv2d_forward_cudnn(const context& ctx, const conv_geometry& g, int
 }
 
 template <conv_geometry G>
-void conv2d_backward_cudnn(const context& ctx, int batch, const float* kept, const float* grad_out, const float* weight,
-                           float* grad_weight, float* grad_bias, float* grad_in) {
-  ctx.cudnn->backward(G, batch, kept, grad_out, weight, grad_weight, grad_in);
+void conv2d_backward_cudnn(const context& ctx, int batch, const float* kept, float kept_factor, const float* grad_out,
+                           const float* weight, float* grad_weight, float* grad_bias, float* grad_in) {
+  ctx.cudnn->backward(G, batch, kept, kept_factor, grad_out, weight, grad_weight, grad_in);
   ctx.kernel_launched();
   if (grad_in) ctx.kernel_launched();
   if (grad_bias) conv2d_bias_gradient<G>(ctx, batch, grad_out, grad_bias);
@@ -226,26 +229,27 @@ struct conv2d_layer_impl : stateless_layer {
     constexpr conv_geometry g = conv_geometry_of<Conv, In, Out>();
     // GradwithTrace (spec §B.3): after an OTTT neuron the weight gradient reads the trace.
     const float* kept = In::traced ? in.out_trace : in.out;
+    const float kept_factor = In::traced ? in.out_trace_factor : 1.f;
     float* grad_in = GradToInput ? in.grad_out : nullptr;
     if constexpr (Conv::standardized) {
       const long long n = static_cast<long long>(g.out_c) * g.column_rows();
       float* grad_weight_hat = b.grad_weight_hat;
       ctx.zero(grad_weight_hat, n);
-      backward_through<g>(ctx, batch, kept, b.grad_out, b.weight_hat, grad_weight_hat, b.grad_bias, grad_in, b.scratch);
+      backward_through<g>(ctx, batch, kept, kept_factor, b.grad_out, b.weight_hat, grad_weight_hat, b.grad_bias, grad_in, b.scratch);
       standardize_backward(ctx, g.out_c, g.column_rows(), b.weight, b.gain, grad_weight_hat, b.grad_weight, b.grad_gain);
     } else {
-      backward_through<g>(ctx, batch, kept, b.grad_out, b.weight, b.grad_weight, b.grad_bias, grad_in, b.scratch);
+      backward_through<g>(ctx, batch, kept, kept_factor, b.grad_out, b.weight, b.grad_weight, b.grad_bias, grad_in, b.scratch);
     }
   }
 
  private:
   template <conv_geometry G>
-  static void backward_through(const context& ctx, int batch, const float* kept, const float* grad_out, const float* weight,
-                               float* grad_weight, float* grad_bias, float* grad_in, float* scratch) {
+  static void backward_through(const context& ctx, int batch, const float* kept, float kept_factor, const float* grad_out,
+                               const float* weight, float* grad_weight, float* grad_bias, float* grad_in, float* scratch) {
     if (ctx.cudnn) {
-      conv2d_backward_cudnn<G>(ctx, batch, kept, grad_out, weight, grad_weight, grad_bias, grad_in);
+      conv2d_backward_cudnn<G>(ctx, batch, kept, kept_factor, grad_out, weight, grad_weight, grad_bias, grad_in);
     } else {
-      conv2d_backward<G>(ctx, batch, kept, grad_out, weight, grad_weight, grad_bias, grad_in, scratch);
+      conv2d_backward<G>(ctx, batch, kept, kept_factor, grad_out, weight, grad_weight, grad_bias, grad_in, scratch);
     }
   }
 };

@@ -150,12 +150,13 @@ class cudnn_convolutions {
     if (bias) SF_CUDA_CHECK(lib_->cudnnAddTensor(handle_, &one, p.bias, bias, &one, p.output, out));
   }
 
-  /// grad_weight += ∂out ⋆ kept (parameter gradients ACCUMULATE, β = 1); grad_in (if not null) = Wᵀ ⋆ ∂out.
-  void backward(const conv_geometry& g, int batch, const float* kept, const float* grad_out, const float* weight,
-                float* grad_weight, float* grad_in) const {
+  /// grad_weight += ∂out ⋆ (c·kept) (parameter gradients ACCUMULATE, β = 1; c = kept_factor, as α);
+  /// grad_in (if not null) = Wᵀ ⋆ ∂out.
+  void backward(const conv_geometry& g, int batch, const float* kept, float kept_factor, const float* grad_out,
+                const float* weight, float* grad_weight, float* grad_in) const {
     const plan& p = plan_for(g, batch);
     const float one = 1.f, zero = 0.f;
-    SF_CUDA_CHECK(lib_->cudnnConvolutionBackwardFilter(handle_, &one, p.input, kept, p.output, grad_out, p.conv, p.backward_filter,
+    SF_CUDA_CHECK(lib_->cudnnConvolutionBackwardFilter(handle_, &kept_factor, p.input, kept, p.output, grad_out, p.conv, p.backward_filter,
                                                        workspace_.data(), workspace_.bytes(), &one, p.filter, grad_weight));
     if (grad_in)
       SF_CUDA_CHECK(lib_->cudnnConvolutionBackwardData(handle_, &one, p.filter, weight, p.output, grad_out, p.conv, p.backward_data,
@@ -250,7 +251,7 @@ class cudnn_convolutions {
     const conv_geometry g{2, 4, 4, 2, 4, 4, 3, 1, 1};
     device_array<float> x(2 * 16), w(2 * 2 * 9), y(2 * 16), dw(2 * 2 * 9), dx(2 * 16), bias(2);
     forward(g, 1, x.data(), w.data(), bias.data(), y.data());
-    backward(g, 1, x.data(), y.data(), w.data(), dw.data(), dx.data());
+    backward(g, 1, x.data(), 1.f, y.data(), w.data(), dw.data(), dx.data());
     SF_CUDA_CHECK(cudaStreamSynchronize(stream));
     plans_.clear();
   }

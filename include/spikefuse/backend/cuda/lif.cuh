@@ -55,13 +55,14 @@ __device__ __forceinline__ float lif_forward_one(long long i, float x, const flo
 }
 
 /// Four consecutive elements per thread with 16-byte loads and stores; every buffer is 256-byte
-/// aligned (device_arena), so only the last thread may take the scalar tail. Keep = spike_bits:
+/// aligned (device_arena), so only the last thread with elements takes the scalar tail (threads past
+/// the end take it with none). Keep = spike_bits:
 /// 8 lanes fill one word of 32 spikes; threads past the end take part with no bits.
 template <class Neuron, long long Features, bool KeepTrace, lif::kept_for_backward Keep, bool AddBias, bool Scaled>
 __global__ void __launch_bounds__(threads_per_block)
     lif_forward_kernel(long long n, const float* __restrict__ x, const float* __restrict__ bias, float* __restrict__ v,
                        float* __restrict__ trace, float* __restrict__ spike, float* __restrict__ psi,
-                       std::uint32_t* __restrict__ spike_bits, float scale, float* __restrict__ scaled_spike,
+                       lif::spike_word* __restrict__ spike_bits, float scale, float* __restrict__ scaled_spike,
                        float* __restrict__ scaled_trace) {
   constexpr bool KeepPsi = Keep == lif::kept_for_backward::psi;
   constexpr bool KeepBits = Keep == lif::kept_for_backward::spike_bits;
@@ -84,7 +85,7 @@ __global__ void __launch_bounds__(threads_per_block)
     if constexpr (KeepPsi) *reinterpret_cast<float4*>(psi + first) = p4;
     if constexpr (Scaled) {
       *reinterpret_cast<float4*>(scaled_spike + first) = float4{s4.x * scale, s4.y * scale, s4.z * scale, s4.w * scale};
-      if constexpr (KeepTrace)
+      if (KeepTrace && scaled_trace)
         *reinterpret_cast<float4*>(scaled_trace + first) = float4{t4.x * scale, t4.y * scale, t4.z * scale, t4.w * scale};
     }
     if constexpr (KeepBits)
@@ -102,7 +103,7 @@ __global__ void __launch_bounds__(threads_per_block)
       if constexpr (KeepPsi) psi[i] = p;
       if constexpr (Scaled) {
         scaled_spike[i] = s_i * scale;
-        if constexpr (KeepTrace) scaled_trace[i] = t * scale;
+        if (KeepTrace && scaled_trace) scaled_trace[i] = t * scale;
       }
       if constexpr (KeepBits) bits |= static_cast<std::uint32_t>(s_i != 0.f) << (i - first);
     }
@@ -119,8 +120,9 @@ inline unsigned lif_blocks(long long n) {
 }
 
 /// A Scale<c> that directly follows the neuron, computed by the neuron's kernels: forward writes c·s
-/// and (OTTT training) c·â into the Scale's buffers, backward reads the Scale's ∂out and multiplies
-/// by c first: the Scale layer's own arithmetic, without its kernels.
+/// and (OTTT training, unless out_trace is null: the reader scales the trace state itself) c·â into
+/// the Scale's buffers, backward reads the Scale's ∂out and multiplies by c first: the Scale layer's
+/// own arithmetic, without its kernels.
 struct fused_scale {
   float factor = 1.f;
   float* out = nullptr;
@@ -187,7 +189,7 @@ __global__ void __launch_bounds__(threads_per_block)
     if constexpr (FromBits) {
       using S = typename Neuron::surrogate_type;
       const float4 v4 = *reinterpret_cast<const float4*>(source.v + first);
-      const std::uint32_t bits = __ldg(source.spike_bits + (first >> 5)) >> (first & 31);
+      const std::uint32_t bits = source.spike_bits[first >> 5] >> (first & 31);
       p = float4{lif::psi_from_state<P, S>(v4.x, bits & 1u), lif::psi_from_state<P, S>(v4.y, bits & 2u),
                  lif::psi_from_state<P, S>(v4.z, bits & 4u), lif::psi_from_state<P, S>(v4.w, bits & 8u)};
     } else {
@@ -266,6 +268,7 @@ constexpr long long bias_arrival_counters(long long features) {
 template <class Neuron, class Launch>
 void with_surrogate_source(const lif::surrogate_source& source, Launch&& launch) {
   if (source.spike_bits) {
+    if (!source.v) throw std::logic_error("spikefuse: internal: ψ from spike bits needs the membrane");
     if constexpr (lif::psi_from_state_exact<Neuron::params>) return launch.template operator()<true>();
     throw std::logic_error("spikefuse: internal: spike bits need a soft reset; this neuron keeps ψ");
   }
@@ -309,7 +312,7 @@ void lif_backward(const context& ctx, int batch, const float* grad_spike, const 
 /// into words of 32 / bits_per_tile tiles (threads past the last tile take part with none).
 template <class Neuron, class Tiling, bool KeepTrace, lif::kept_for_backward Keep>
 __global__ void __launch_bounds__(threads_per_block)
-    lif_pool_forward_kernel(long long tiles, neuron_pool::forward_buffers buffers, std::uint32_t* __restrict__ spike_bits,
+    lif_pool_forward_kernel(long long tiles, neuron_pool::forward_buffers buffers, lif::spike_word* __restrict__ spike_bits,
                             float scale) {
   const long long tile = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   std::uint32_t bits = 0;
@@ -326,7 +329,7 @@ __global__ void __launch_bounds__(threads_per_block)
 /// ψ goes to b.psi, or the spike bits (numbered by tile, neuron_pool::tiling) to record.spike_bits.
 template <class Neuron, class Tiling>
 void lif_pool_forward(const context& ctx, phase ph, long long planes, const neuron_pool::forward_buffers& b,
-                      std::uint32_t* spike_bits, float scale) {
+                      lif::spike_word* spike_bits, float scale) {
   const long long tiles = planes * Tiling::tiles_per_plane;
   if (tiles <= 0) return;
   with_kept_state<Neuron>(ph, {b.psi, spike_bits}, [&]<bool KeepTrace, lif::kept_for_backward Keep>() {

@@ -54,10 +54,11 @@ struct linear_layer_impl : stateless_layer {
     // GradwithTrace (spec §B.3): after an OTTT neuron the weight gradient reads the trace; otherwise
     // (SLTT spikes, the raw input of the first layer, a current) the layer's own input.
     const float* kept = In::traced ? in.out_trace : in.out;
+    const float kept_factor = In::traced ? in.out_trace_factor : 1.f;  // c: a trace read through a fused Scale<c>
     // A standardised layer collects ∂Ŵ of this step (β = 0) and chains it into ∂W and ∂gain below.
     float* grad_weight = L::standardized ? b.grad_weight_hat : b.grad_weight;
     const float* weight = L::standardized ? b.weight_hat : b.weight;
-    ctx.gemm(true, false, out_features, in_features, batch, 1.f, b.grad_out, out_features, kept, in_features,
+    ctx.gemm(true, false, out_features, in_features, batch, kept_factor, b.grad_out, out_features, kept, in_features,
              L::standardized ? 0.f : 1.f, grad_weight, in_features);
     if constexpr (L::has_bias && !Fusion::bias_by_consumer)
       launch_elementwise(ctx, out_features, column_sum_op{b.grad_out, b.grad_bias, batch, out_features});

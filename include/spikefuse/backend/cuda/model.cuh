@@ -110,12 +110,14 @@ class model {
     layout.untouched_outputs.assign(depth + 1, false);
     layout.untouched_gradients.assign(depth + 1, false);
     layout.spike_bits_per_sample.assign(depth + 1, 0);
+    layout.untouched_traces.assign(depth + 1, false);
     for_each_layer([&]<std::size_t I>() {
       layout.untouched_outputs[I] = skipped_between<I> || (spikes_read_inside_kernel<I> && !options.keep_fused_spikes);
       layout.untouched_gradients[I] = skipped_between<I> || spikes_read_inside_kernel<I>;
       layout.keep_output_of[I] = spikes_read_inside_kernel<I> && options.keep_fused_spikes;  // stored to be read
       if constexpr (pool_node_after<I> != 0)  // the neuron-and-pooling kernel numbers its spike bits by window
         layout.spike_bits_per_sample[I] = out_port<I>::dims.c * pool_tiling_of<I>::spike_bits_per_plane;
+      layout.untouched_traces[I] = trace_read_from_neuron<I>;
     });
     return layout;
   }
@@ -364,6 +366,20 @@ class model {
   }
   template <std::size_t I>
   using pool_tiling_of = typename decltype(pool_tiling_type_of<I>())::type;
+  /// Node I is a fused Scale<c> after an OTTT neuron (no pooling fused after it) whose only reader is
+  /// a Linear or convolution: that reader's weight gradient reads c × the neuron's trace state, so
+  /// the Scale's c·â is never stored (layer_buffers::out_trace_factor).
+  template <std::size_t I>
+  static constexpr bool trace_read_from_neuron = [] {
+    if constexpr (I >= 2 && I < depth) {
+      using Reader = typename Net::template layer_at<I + 1>;
+      return scale_follows_neuron<I - 1> && keeps_trace<typename Net::template layer_at<I - 1>> && pool_node_after<I - 1> == 0 &&
+             Net::consumers[I] == 1 && Net::template source_of<I + 1> == I && Net::template second_source_of<I + 1> < 0 &&
+             (is_linear<Reader> || is_conv<Reader>);
+    } else {
+      return false;
+    }
+  }();
   /// Node I is a Scale or a pooling that the neuron before it computes: it launches nothing.
   template <std::size_t I>
   static constexpr bool done_by_producer = [] {
@@ -481,7 +497,7 @@ class model {
       b.out = place(row.out_at, f.out);
       b.out_trace = place(row.out_trace_at, f.out_trace);
       b.psi = place(row.psi_at, f.psi);
-      b.spike_bits = reinterpret_cast<std::uint32_t*>(place(row.spike_bits_at, f.spike_bits));  // words in float slots
+      b.spike_bits = reinterpret_cast<lif::spike_word*>(place(row.spike_bits_at, f.spike_bits));  // words in float slots
       b.grad_out = place(row.grad_out_at, f.grad_out);
       b.v = a.take<float>(f.v);
       b.trace = a.take<float>(f.trace);
@@ -496,6 +512,11 @@ class model {
       using L = typename Net::template layer_at<I>;
       if constexpr (is_neuron<L>) {
         if constexpr (L::keeps_trace) b.out_trace = b.trace;
+        // The kernels write every word of the layout they number (by element, or by pooling window).
+        long long bits = static_cast<long long>(plan_.batch) * out_port<I>::size;
+        if constexpr (pool_node_after<I> != 0) bits = static_cast<long long>(plan_.batch) * out_port<I>::dims.c * pool_tiling_of<I>::spike_bits_per_plane;
+        if (f.spike_bits > 0 && f.spike_bits < lif::spike_bit_words(bits))
+          throw std::logic_error("spikefuse: internal: the plan's spike bits are fewer than the neuron kernel writes");
         if constexpr (bias_from_input<I>) {
           b.bias_partials = a.take<float>(bias_partial_floats(out_port<I>::size));
           b.bias_arrivals = a.take<unsigned>(bias_arrival_counters(out_port<I>::size));
@@ -523,6 +544,11 @@ class model {
         buf_[I].fused_out = buf_[last].out;
         buf_[I].fused_out_trace = buf_[last].out_trace;
         buf_[I].fused_grad_out = buf_[last].grad_out;
+        if constexpr (trace_read_from_neuron<I + 1>) {  // the reader takes c × the neuron's state instead
+          buf_[I].fused_out_trace = nullptr;
+          buf_[I + 1].out_trace = buf_[I].trace;
+          buf_[I + 1].out_trace_factor = scale_factor_after<I>;
+        }
       }
     });
     // The loss writes ∂L/∂y even when nothing below the head takes a gradient.
