@@ -8,6 +8,8 @@
 #   1. test_cuda_neuron   every neuron kernel against the CPU reference (bit-exact spikes, v, trace)
 #   2. test_cuda_model    CUDA backend against the CPU backend: per-step spikes, gradients, weights after
 #                         20 updates, plain launches and CUDA graphs, launch counts, error paths
+#      test_cuda_spike_bits  the neuron kernels keeping spike bits against the same keeping ψ (bit-identical
+#                         ∂x; every warp-packing width), also under memcheck and synccheck
 #   3. compute-sanitizer  memcheck and racecheck on both tests (the model test in its --quick and --race modes;
 #                         its racecheck runs last, with the time that is left)
 #   4. cuda_neuron_bandwidth   fused LIF kernels vs device copy vs unfused, 64K..64M neurons
@@ -46,7 +48,7 @@ if [[ -d "$bundle/bin" ]]; then
 else
   build="${BUILD_DIR:-build-gpu}"
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSPIKEFUSE_CUDA=ON > "$out/configure.log" 2>&1 &&
-    cmake --build "$build" -j "$(nproc)" --target test_cuda_neuron test_cuda_model cuda_neuron_bandwidth cuda_train_step \
+    cmake --build "$build" -j "$(nproc)" --target test_cuda_neuron test_cuda_model test_cuda_spike_bits cuda_neuron_bandwidth cuda_train_step \
       cuda_conv_train_step fashion_mnist_mlp fashion_mnist_csnn >> "$out/configure.log" 2>&1 || { echo "build failed: see $out/configure.log"; tail -20 "$out/configure.log"; exit 1; }
   mkdir -p "$build/all" && cp "$build"/tests/cuda/test_cuda_* "$build"/bench/cuda_* "$build"/examples/fashion_mnist_mlp "$build"/examples/fashion_mnist_csnn \
     "$build/all/"
@@ -90,6 +92,9 @@ sanitize() {  # sanitize TOOL NAME TIMEOUT COMMAND...
 
 step test_cuda_neuron 35 "$bin/test_cuda_neuron"
 step test_cuda_model 110 "$bin/test_cuda_model"
+step test_cuda_spike_bits 30 "$bin/test_cuda_spike_bits"
+sanitize memcheck spike_bits 40 "$bin/test_cuda_spike_bits"
+sanitize synccheck spike_bits 40 "$bin/test_cuda_spike_bits"
 sanitize memcheck neuron 30 "$bin/test_cuda_neuron"
 sanitize racecheck neuron 30 "$bin/test_cuda_neuron"
 sanitize memcheck model 60 "$bin/test_cuda_model" --quick
