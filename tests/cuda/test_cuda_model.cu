@@ -610,9 +610,12 @@ void check_cuda_layout() {
   expect(cuda_plan.layers[3].floats.grad_out > 0, "the pooling's ∂ stays");
   // A soft reset keeps spike bits, not ψ. The neuron-and-pooling kernel numbers them by window: 25
   // windows of 2×2 (the odd last row and column in windows of their own, padded) per 9×9 plane.
-  expect(cuda_plan.layers[2].floats.psi == 0 && cpu_plan.layers[2].floats.psi == 0, "soft reset: no ψ buffer");
+  const auto cpu_bits_plan = sf::make_plan<Net>(kBatch, 0, 2, sf::plan_options{.psi_from_spike_bits = true});
+  expect(cuda_plan.layers[2].floats.psi == 0 && cpu_bits_plan.layers[2].floats.psi == 0, "soft reset: no ψ buffer");
+  expect(cpu_plan.layers[2].floats.psi == kBatch * 4 * 9 * 9 && cpu_plan.layers[2].floats.spike_bits == 0,
+         "the CPU layout keeps ψ unless asked for spike bits");
   expect(cuda_plan.layers[2].floats.spike_bits == sf::lif::spike_bit_words(kBatch * 4 * 25 * 4) &&
-             cpu_plan.layers[2].floats.spike_bits == sf::lif::spike_bit_words(kBatch * 4 * 9 * 9),
+             cpu_bits_plan.layers[2].floats.spike_bits == sf::lif::spike_bit_words(kBatch * 4 * 9 * 9),
          "spike bits: by window on the CUDA backend, by element on the CPU");
   const auto hard_reset_plan = sf::cuda::model<FusedPoolNet<sf::SLTTLIF<>>>::plan_for(kBatch, 2);
   expect(hard_reset_plan.layers[2].floats.psi == kBatch * 4 * 9 * 9 && hard_reset_plan.layers[2].floats.spike_bits == 0,

@@ -1,6 +1,7 @@
 // Buffers shared by liveness compute what buffers of their own compute, bit for bit: a model with the
 // default plan, one with plan_options::keep_outputs (the golden tests' layout) and one that shares
-// nothing (plan_options::share_buffers = false) train side by side on the same batches (static and
+// nothing (plan_options::share_buffers = false) and one that keeps spike bits for ψ
+// (plan_options::psi_from_spike_bits, the CUDA layout) train side by side on the same batches (static and
 // changing input, per-batch and per-step updates, SLTT-K steps without backward, eval), and their
 // losses, logits, gradients and parameters must be identical. The golden tests check the
 // kept-outputs model against SpikingJelly; this test carries that to the shared layouts.
@@ -51,12 +52,14 @@ template <class Net>
 void check_shared_equals_kept() {
   constexpr int B = 4, T = 4;
   sf::cpu::model<Net> shared(B, 2, 3), kept(B, 2, 3, sf::plan_options{.keep_outputs = true}),
-      alone(B, 2, 3, sf::plan_options{.share_buffers = false});
+      alone(B, 2, 3, sf::plan_options{.share_buffers = false}), bits(B, 2, 3, sf::plan_options{.psi_from_spike_bits = true});
   BOOST_TEST(shared.allocated_bytes() < kept.allocated_bytes());
+  BOOST_TEST(bits.allocated_bytes() <= shared.allocated_bytes());  // less where a neuron resets softly
   BOOST_TEST(kept.allocated_bytes() < alone.allocated_bytes());
   BOOST_TEST(shared.plan().shared_pool > 0);
   BOOST_TEST(alone.plan().shared_pool == 0);
-  sf::optimizer shared_opt(sf::optimizer_config{}), kept_opt(sf::optimizer_config{}), alone_opt(sf::optimizer_config{});
+  sf::optimizer shared_opt(sf::optimizer_config{}), kept_opt(sf::optimizer_config{}), alone_opt(sf::optimizer_config{}),
+      bits_opt(sf::optimizer_config{});
   std::vector<std::uint8_t> labels(B);
   for (int i = 0; i < B; ++i) labels[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(i % Net::num_outputs);
   const scenario scenarios[] = {
@@ -80,9 +83,12 @@ void check_shared_equals_kept() {
           sf::train_batch(kept, kept_opt, 1e-2f, b, T, encode, std::span(labels).first(b), {}, s.schedule, s.backward_at);
       const auto r_alone =
           sf::train_batch(alone, alone_opt, 1e-2f, b, T, encode, std::span(labels).first(b), {}, s.schedule, s.backward_at);
-      for (auto* m : {&shared, &kept}) {
-        const auto& r = m == &shared ? r_shared : r_kept;
-        BOOST_TEST_CONTEXT(s.name << ", batch of " << b << (m == &shared ? ", shared" : ", outputs kept") << " against nothing shared") {
+      const auto r_bits =
+          sf::train_batch(bits, bits_opt, 1e-2f, b, T, encode, std::span(labels).first(b), {}, s.schedule, s.backward_at);
+      for (auto* m : {&shared, &kept, &bits}) {
+        const auto& r = m == &shared ? r_shared : m == &kept ? r_kept : r_bits;
+        const char* which = m == &shared ? ", shared" : m == &kept ? ", outputs kept" : ", spike bits for ψ";
+        BOOST_TEST_CONTEXT(s.name << ", batch of " << b << which << " against nothing shared") {
           BOOST_TEST(r.loss == r_alone.loss);
           BOOST_TEST(r.correct == r_alone.correct);
           BOOST_TEST(same_bits(std::span(m->logits_sum(), b * Net::num_outputs), std::span(alone.logits_sum(), b * Net::num_outputs)));
@@ -97,7 +103,7 @@ void check_shared_equals_kept() {
     for (int i = 0; i < B * static_cast<int>(Net::input_size); ++i) x[i] = static_cast<float>((i * 5 + t) % 13) / 6.f;
   });
   const int correct = sf::evaluate_batch(alone, B, T, eval_input, labels);
-  for (auto* m : {&shared, &kept}) {
+  for (auto* m : {&shared, &kept, &bits}) {
     BOOST_TEST(sf::evaluate_batch(*m, B, T, eval_input, labels) == correct);
     BOOST_TEST(same_bits(std::span(m->logits_sum(), B * Net::num_outputs), std::span(alone.logits_sum(), B * Net::num_outputs)));
   }

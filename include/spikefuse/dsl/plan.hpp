@@ -66,6 +66,12 @@ struct plan_options {
   /// Nodes whose output trace the backend reads from elsewhere (CUDA: a Scale<c> after an OTTT
   /// neuron, whose only reader's weight gradient reads c × the neuron's trace state): no buffer.
   std::vector<bool> untouched_traces = {};
+  /// Soft-reset neurons keep their spikes, one bit each, instead of ψ, and the backward recomputes
+  /// ψ from them and the membrane (lif::psi_from_state; equal to the last bit). 1/32 of ψ's memory
+  /// for a surrogate evaluated in the backward instead of the forward: the CUDA backend's layout
+  /// (its neuron kernels are bound by memory traffic, which this lowers); off on the CPU by default,
+  /// where the extra surrogate pass costs time (OTTT Fashion-MNIST MLP: 14.2 against 11.5 ms per batch).
+  bool psi_from_spike_bits = false;
   /// Spike bits per sample of a neuron, indexed by node (0 or absent: one per neuron). The CUDA
   /// backend's neuron-and-pooling kernel numbers them by pooling window, each window padded to a
   /// power of two.
@@ -172,7 +178,7 @@ struct memory_plan {
 namespace dsl {
 
 template <class Net, std::size_t I>
-layer_plan plan_layer(int batch) {
+layer_plan plan_layer(int batch, const plan_options& options) {
   using L = typename Net::template layer_at<I>;
   using Out = typename Net::template port_at<I>;
   const long long n = static_cast<long long>(batch) * Out::size;
@@ -213,8 +219,9 @@ layer_plan plan_layer(int batch) {
       f.v = n;
       f.trace = L::keeps_trace ? n : 0;
       f.out = n;
-      // ψ is recomputed from the state after a soft reset (lif::psi_from_state): the spikes, one bit each, suffice.
-      if constexpr (lif::psi_from_state_exact<L::params>) {
+      // ψ can be recomputed from the state after a soft reset (lif::psi_from_state): then the spikes,
+      // one bit each, suffice.
+      if (lif::psi_from_state_exact<L::params> && options.psi_from_spike_bits) {
         f.spike_bits = needs_grad ? lif::spike_bit_words(n) : 0;
       } else {
         f.psi = needs_grad ? n : 0;
@@ -331,7 +338,7 @@ memory_plan make_plan(int batch, int time_steps, int optimizer_slots, plan_optio
   plan.optimizer_slots = optimizer_slots;
   namespace hana = boost::hana;
   hana::for_each(hana::make_range(hana::size_c<0>, hana::size_c<Net::depth + 1>), [&](auto i) {
-    plan.layers.push_back(dsl::plan_layer<Net, decltype(i)::value>(batch));
+    plan.layers.push_back(dsl::plan_layer<Net, decltype(i)::value>(batch, options));
   });
   for (std::size_t node = 1; node < plan.layers.size(); ++node) {
     auto& f = plan.layers[node].floats;

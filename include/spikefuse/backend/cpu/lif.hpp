@@ -32,29 +32,19 @@ void lif_forward_loop(long long n, const float* __restrict x, float* __restrict 
   }
 }
 
-/// The forward step with the spikes also packed into bits, 32 neurons (one word) at a time so that
-/// no two threads write one word.
+/// The forward step, then the spikes packed into bits, 32 neurons (one word) at a time so that no
+/// two threads write one word. Two loops: the neuron loop stays the vectorised one above.
 template <class Neuron, bool KeepTrace>
 void lif_forward_bits_loop(long long n, const float* __restrict x, float* __restrict v, float* __restrict trace,
                            float* __restrict spike, lif::spike_word* __restrict spike_bits) {
-  constexpr lif_params P = Neuron::params;
-  using Surrogate = typename Neuron::surrogate_type;
+  lif_forward_loop<Neuron, KeepTrace, false>(n, x, v, trace, spike, nullptr);
   const long long words = lif::spike_bit_words(n);
 #pragma omp parallel for schedule(static) if (n > 32768)
   for (long long w = 0; w < words; ++w) {
-    const long long begin = 32 * w, end = std::min(n, begin + 32);
+    const long long begin = 32 * w, count = std::min(n - begin, 32LL);
     std::uint32_t bits = 0;
-    for (long long i = begin; i < end; ++i) {
-      float v_i = v[i];
-      float trace_i = 0.f;
-      if constexpr (KeepTrace) trace_i = trace[i];
-      float unused_psi = 0.f;
-      const float s = lif::fused_forward<P, Surrogate, KeepTrace, false>(x[i], v_i, trace_i, unused_psi);
-      spike[i] = s;
-      v[i] = v_i;
-      if constexpr (KeepTrace) trace[i] = trace_i;
-      bits |= static_cast<std::uint32_t>(s != 0.f) << (i - begin);
-    }
+#pragma omp simd reduction(| : bits)
+    for (long long j = 0; j < count; ++j) bits |= static_cast<std::uint32_t>(spike[begin + j] != 0.f) << j;
     spike_bits[w] = bits;
   }
 }
@@ -92,12 +82,32 @@ void lif_forward(phase ph, long long n, const float* __restrict x, float* __rest
   }
 }
 
-template <class Neuron, bool FromBits>
-void lif_backward_loop(long long n, const float* __restrict grad_spike, const lif::surrogate_source& source,
+template <class Neuron>
+void lif_backward_loop(long long n, const float* __restrict grad_spike, const float* __restrict psi,
                        float* __restrict grad_x) {
   constexpr lif_params P = Neuron::params;
 #pragma omp parallel for simd schedule(static) if (n > 32768)
-  for (long long i = 0; i < n; ++i) grad_x[i] = lif::input_grad<P>(grad_spike[i], lif::psi_at<Neuron, FromBits>(source, i, i));
+  for (long long i = 0; i < n; ++i) grad_x[i] = lif::input_grad<P>(grad_spike[i], psi[i]);
+}
+
+/// ψ from the spike bits and the membrane, a word (32 neurons) at a time: the bit of a neuron is a
+/// shift of one loaded word, and the inner loop vectorises.
+template <class Neuron>
+void lif_backward_bits_loop(long long n, const float* __restrict grad_spike, const lif::spike_word* __restrict spike_bits,
+                            const float* __restrict v, float* __restrict grad_x) {
+  constexpr lif_params P = Neuron::params;
+  using Surrogate = typename Neuron::surrogate_type;
+  const long long words = lif::spike_bit_words(n);
+#pragma omp parallel for schedule(static) if (n > 32768)
+  for (long long w = 0; w < words; ++w) {
+    const std::uint32_t bits = spike_bits[w];
+    const long long begin = 32 * w, count = std::min(n - begin, 32LL);
+#pragma omp simd
+    for (long long j = 0; j < count; ++j) {
+      const float psi = lif::psi_from_state<P, Surrogate>(v[begin + j], ((bits >> j) & 1u) != 0u);
+      grad_x[begin + j] = lif::input_grad<P>(grad_spike[begin + j], psi);
+    }
+  }
 }
 
 /// Backward of `n` elements: grad_x = grad_spike·ψ (/τ when decay_input), ψ read from `source`
@@ -108,11 +118,11 @@ void lif_backward(long long n, const float* __restrict grad_spike, const lif::su
   if constexpr (lif::psi_from_state_exact<Neuron::params>) {
     if (source.spike_bits) {
       if (!source.v) throw std::logic_error("spikefuse: internal: ψ from spike bits needs the membrane");
-      return lif_backward_loop<Neuron, true>(n, grad_spike, source, grad_x);
+      return lif_backward_bits_loop<Neuron>(n, grad_spike, source.spike_bits, source.v, grad_x);
     }
   }
   if (!source.psi) throw std::logic_error("spikefuse: internal: the neuron's backward has neither ψ nor spike bits");
-  lif_backward_loop<Neuron, false>(n, grad_spike, source, grad_x);
+  lif_backward_loop<Neuron>(n, grad_spike, source.psi, grad_x);
 }
 
 /// OTTTLIF and SLTTLIF: v = v_init and â = 0 at the start of a sequence; one fused pass per step each way.

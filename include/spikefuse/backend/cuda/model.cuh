@@ -106,6 +106,7 @@ class model {
   static plan_options layout_options(const model_options& options) {
     plan_options layout{.keep_outputs = options.keep_outputs, .share_buffers = options.share_buffers};
     layout.deferred_weight_gradients = false;  // this backend runs a Linear's dW GEMM at every step
+    layout.psi_from_spike_bits = true;         // soft-reset neurons keep spike bits, not ψ
     layout.keep_output_of.assign(depth + 1, false);
     layout.untouched_outputs.assign(depth + 1, false);
     layout.untouched_gradients.assign(depth + 1, false);
