@@ -532,6 +532,12 @@ using ConvOtttNet = sf::Network<sf::Input<2, 10, 10>, sf::WSConv2d<6, 3, sf::con
                                 sf::Scale<2.74f>, sf::MaxPool2d<2>, sf::Dropout2d<0.2f>,
                                 sf::Conv2d<8, 3, sf::conv_opts{.stride = 2, .padding = 1}>, sf::OTTTLIF<>,
                                 sf::AvgPool2d<3, 1, 1>, sf::AdaptiveAvgPool2d<2>, sf::Flatten, sf::WSLinear<10>>;
+// OTTT conv as in VGG-11-WS: LIF → Scale → convolution, whose weight gradient reads 2.74 × the
+// neuron's trace state (no scaled copy: cuda::model::trace_read_from_neuron), then LIF → Scale →
+// a fused pooling.
+using ScaledConvNet = sf::Network<sf::Input<2, 8, 8>, sf::WSConv2d<6, 3, sf::conv_opts{.padding = 1}>, sf::OTTTLIF<>,
+                                  sf::Scale<2.74f>, sf::WSConv2d<6, 3, sf::conv_opts{.padding = 1}>, sf::OTTTLIF<>,
+                                  sf::Scale<0.5f>, sf::AvgPool2d<2>, sf::Flatten, sf::Linear<10>>;
 // SLTT conv: BatchNorm, an identity residual block on the spikes (a fork with two consumers),
 // a strided block with a 1×1 shortcut, Dropout inside a body.
 using ConvSlttNet = sf::Network<
@@ -637,6 +643,14 @@ void check_cuda_layout() {
   sf::testing::check_plan_liveness(sf::cuda::model<ConvOtttNet>::plan_for(kBatch, 2), report);
   sf::testing::check_plan_liveness(sf::cuda::model<ConvSlttNet>::plan_for(kBatch, 2), report);
   sf::testing::check_plan_liveness(sf::cuda::model<OtttNet>::plan_for(kBatch, 2), report);
+  const auto scaled = sf::cuda::model<ScaledConvNet>::plan_for(kBatch, 2);
+  sf::testing::check_plan_liveness(scaled, report);
+  expect(scaled.layers[3].floats.out_trace == 0 && sf::make_plan<ScaledConvNet>(kBatch, 0, 2).layers[3].floats.out_trace > 0,
+         "CUDA layout: a Scale read by a convolution keeps no scaled trace (the CPU layout does)");
+  expect(sf::cuda::model<OtttNet>::plan_for(kBatch, 2).layers[6].floats.out_trace == 0,
+         "CUDA layout: a Scale read by a Linear keeps no scaled trace");
+  expect(scaled.layers[6].floats.out_trace == 0 && scaled.layers[7].floats.out_trace > 0,
+         "CUDA layout: a Scale inside a fused pooling has no trace; the pooling's trace stays");
 }
 
 }  // namespace
@@ -669,6 +683,7 @@ int main(int argc, char** argv) {
       compare_case<FusedPoolNet<sf::OTTTLIF<>>>(ottt_a, true, nullptr);
       compare_case<FusedPoolNet<sf::SLTTLIF<>>>(sltt, true, nullptr);
       check_cudnn_convolutions<ConvOtttNet, ConvSlttNet>(ottt_a, sltt, true);
+      compare_case<ScaledConvNet>(ottt_a, true, nullptr);
     } else {
       for (bool graphs : {false, true}) {
         compare_case<OtttNet>(ottt_a, graphs, nullptr);
@@ -690,6 +705,13 @@ int main(int argc, char** argv) {
       compare_graph_and_plain<ConvSlttNet>(sltt);
       compare_graph_and_plain<ConvOtttNet>(ottt_a);
       check_cudnn_convolutions<ConvOtttNet, ConvSlttNet>(ottt_a, sltt, false);
+      // The trace read through the Scale: im2col scales the columns; cuDNN takes the factor as α.
+      for (bool graphs : {false, true}) {
+        compare_case<ScaledConvNet>(ottt_a, graphs, nullptr);
+        compare_case<ScaledConvNet>(ottt_o, graphs, nullptr);
+      }
+      compare_graph_and_plain<ScaledConvNet>(ottt_a);
+      check_cudnn_convolutions<ScaledConvNet, ConvSlttNet>(ottt_a, sltt, true);
       // Neuron + Scale + average pooling in one kernel each way.
       for (bool graphs : {false, true}) {
         compare_case<FusedPoolNet<sf::OTTTLIF<>>>(ottt_a, graphs, nullptr);
