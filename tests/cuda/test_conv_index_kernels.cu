@@ -13,19 +13,15 @@
 #include <spikefuse/backend/cpu/conv2d.hpp>
 #include <spikefuse/backend/cuda/conv2d.cuh>
 
+#include "../support/expect.hpp"
+
 namespace sf = spikefuse;
+using spikefuse::testing::expect;
+using spikefuse::testing::failures;
 namespace sfc = spikefuse::cuda;
 
 namespace {
 
-int failures = 0;
-
-void expect(bool ok, const std::string& what) {
-  if (!ok) {
-    ++failures;
-    std::printf("  FAIL %s\n", what.c_str());
-  }
-}
 
 template <sf::conv_geometry G>
 void check_geometry(const char* name, int batch) {

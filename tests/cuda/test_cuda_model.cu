@@ -37,9 +37,12 @@
 #include <spikefuse/spikefuse.hpp>
 #include <spikefuse/backend/cuda/trainer.cuh>
 
+#include "../support/expect.hpp"
 #include "../support/plan_checks.hpp"
 
 namespace sf = spikefuse;
+using spikefuse::testing::expect;
+using spikefuse::testing::failures;
 
 namespace {
 
@@ -51,14 +54,6 @@ constexpr int kBatch = 16;
 // instruments every shared-memory access of every kernel, cuBLAS's included.
 int updates = 20;
 
-int failures = 0;
-
-void expect(bool ok, const std::string& what) {
-  if (!ok) {
-    ++failures;
-    std::printf("  FAIL %s\n", what.c_str());
-  }
-}
 
 double rel_error(std::span<const float> got, std::span<const float> want) {
   double diff = 0.0, norm = 0.0;

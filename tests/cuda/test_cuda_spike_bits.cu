@@ -21,19 +21,15 @@
 #include <spikefuse/backend/cuda/device_memory.cuh>
 #include <spikefuse/backend/cuda/stream.cuh>
 
+#include "../support/expect.hpp"
+
 namespace sf = spikefuse;
+using spikefuse::testing::expect;
+using spikefuse::testing::failures;
 namespace sfc = spikefuse::cuda;
 
 namespace {
 
-int failures = 0;
-
-void expect(bool ok, const std::string& what) {
-  if (!ok) {
-    ++failures;
-    std::printf("FAIL %s\n", what.c_str());
-  }
-}
 
 std::vector<float> download(const sfc::device_array<float>& a) {
   std::vector<float> h(a.size());
