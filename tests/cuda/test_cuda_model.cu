@@ -525,6 +525,9 @@ void check_error_paths() {
 // OTTT: biased Linear → neuron (fused bias), dropout and scale on spikes and trace, head bias in the loss kernel.
 using OtttNet = sf::Network<sf::Input<64>, sf::Linear<48>, sf::OTTTLIF<>, sf::Dropout<0.2f>, sf::Linear<32>, sf::OTTTLIF<>,
                             sf::Scale<0.5f>, sf::Linear<10>>;
+// The same with a standardised head: its ∂Ŵ GEMM (β = 0) reads 0.5 × the neuron's trace as α.
+using OtttWsHeadNet = sf::Network<sf::Input<64>, sf::Linear<48>, sf::OTTTLIF<>, sf::Dropout<0.2f>, sf::Linear<32>,
+                                  sf::OTTTLIF<>, sf::Scale<0.5f>, sf::WSLinear<10>>;
 // SLTT: flatten, bias-free Linear, Linear → Linear (separate bias kernels), a hard-reset neuron, a
 // Scale done by the neuron's kernels (also in SLTT-K's steps without a backward).
 using SlttNet = sf::Network<sf::Input<1, 8, 8>, sf::Flatten, sf::Linear<40, sf::no_bias>, sf::SLTTLIF<>, sf::Linear<24>,
@@ -650,8 +653,9 @@ void check_cuda_layout() {
   sf::testing::check_plan_liveness(scaled, report);
   expect(scaled.layers[3].floats.out_trace == 0 && sf::make_plan<ScaledConvNet>(kBatch, 0, 2).layers[3].floats.out_trace > 0,
          "CUDA layout: a Scale read by a convolution keeps no scaled trace (the CPU layout does)");
-  expect(sf::cuda::model<OtttNet>::plan_for(kBatch, 2).layers[6].floats.out_trace == 0,
-         "CUDA layout: a Scale read by a Linear keeps no scaled trace");
+  expect(sf::cuda::model<OtttNet>::plan_for(kBatch, 2).layers[6].floats.out_trace == 0 &&
+             sf::cuda::model<OtttWsHeadNet>::plan_for(kBatch, 2).layers[6].floats.out_trace == 0,
+         "CUDA layout: a Scale read by a Linear or a WSLinear keeps no scaled trace");
   expect(scaled.layers[6].floats.out_trace == 0 && scaled.layers[7].floats.out_trace > 0,
          "CUDA layout: a Scale inside a fused pooling has no trace; the pooling's trace stays");
 }
@@ -712,6 +716,7 @@ int main(int argc, char** argv) {
       for (bool graphs : {false, true}) {
         compare_case<ScaledConvNet>(ottt_a, graphs, nullptr);
         compare_case<ScaledConvNet>(ottt_o, graphs, nullptr);
+        compare_case<OtttWsHeadNet>(ottt_o, graphs, nullptr);
       }
       compare_graph_and_plain<ScaledConvNet>(ottt_a);
       // Neuron + Scale + average pooling in one kernel each way.
