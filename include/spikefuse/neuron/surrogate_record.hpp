@@ -8,8 +8,10 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 
 #include "spikefuse/config.hpp"
+#include "spikefuse/core/phase.hpp"
 #include "spikefuse/neuron/lif_math.hpp"
 
 namespace spikefuse::lif {
@@ -46,6 +48,34 @@ struct surrogate_source {
   const spike_word* spike_bits = nullptr;
   const float* v = nullptr;
 };
+
+/// What a forward step in phase `ph` keeps, from where `record` points (host side; both backends
+/// pick their loops or kernels by it). Throws on a record this neuron cannot use.
+template <class Neuron>
+kept_for_backward kept_by(phase ph, const surrogate_record& record) {
+  if (ph != phase::train) return kept_for_backward::nothing;
+  if (record.spike_bits) {
+    if (!psi_from_state_exact<Neuron::params>)
+      throw std::logic_error("spikefuse: internal: spike bits need a soft reset; this neuron keeps ψ");
+    return kept_for_backward::spike_bits;
+  }
+  if (!record.psi) throw std::logic_error("spikefuse: internal: a training step's forward needs ψ or spike bits for its backward");
+  return kept_for_backward::psi;
+}
+
+/// Whether a backward step recomputes ψ from `source`'s spike bits (true) or reads it stored
+/// (false). Throws on a source this neuron cannot use.
+template <class Neuron>
+bool psi_from_spike_bits(const surrogate_source& source) {
+  if (source.spike_bits) {
+    if (!psi_from_state_exact<Neuron::params>)
+      throw std::logic_error("spikefuse: internal: spike bits need a soft reset; this neuron keeps ψ");
+    if (!source.v) throw std::logic_error("spikefuse: internal: ψ from spike bits needs the membrane");
+    return true;
+  }
+  if (!source.psi) throw std::logic_error("spikefuse: internal: the neuron's backward has neither ψ nor spike bits");
+  return false;
+}
 
 /// ψ of neuron `i`, whose spike is bit `bit` (the element index, unless a fused kernel numbers its
 /// bits otherwise). FromBits: the source holds spike bits; otherwise ψ.

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <stdexcept>
 
 #include "spikefuse/backend/cpu/layer_impl.hpp"
 #include "spikefuse/core/phase.hpp"
@@ -55,11 +54,9 @@ template <class Neuron>
 void lif_forward(phase ph, long long n, const float* __restrict x, float* __restrict v, float* __restrict trace,
                  float* __restrict spike, lif::surrogate_record record) {
   const bool keep_trace = Neuron::keeps_trace && is_training(ph);
-  const bool backward_follows = ph == phase::train;
-  if (backward_follows && !record.psi && !record.spike_bits)
-    throw std::logic_error("spikefuse: internal: a training step's forward needs ψ or spike bits for its backward");
+  const lif::kept_for_backward keep = lif::kept_by<Neuron>(ph, record);
   if constexpr (lif::psi_from_state_exact<Neuron::params>) {
-    if (backward_follows && record.spike_bits) {
+    if (keep == lif::kept_for_backward::spike_bits) {
       if (keep_trace) {
         lif_forward_bits_loop<Neuron, true>(n, x, v, trace, spike, record.spike_bits);
       } else {
@@ -68,8 +65,7 @@ void lif_forward(phase ph, long long n, const float* __restrict x, float* __rest
       return;
     }
   }
-  if (backward_follows && !record.psi)
-    throw std::logic_error("spikefuse: internal: spike bits need a soft reset; this neuron keeps ψ");
+  const bool backward_follows = keep == lif::kept_for_backward::psi;
   // Four loop versions so that the hot loop carries no per-element branch on the phase.
   if (backward_follows && keep_trace) {
     lif_forward_loop<Neuron, true, true>(n, x, v, trace, spike, record.psi);
@@ -115,13 +111,10 @@ void lif_backward_bits_loop(long long n, const float* __restrict grad_spike, con
 template <class Neuron>
 void lif_backward(long long n, const float* __restrict grad_spike, const lif::surrogate_source& source,
                   float* __restrict grad_x) {
+  [[maybe_unused]] const bool from_bits = lif::psi_from_spike_bits<Neuron>(source);
   if constexpr (lif::psi_from_state_exact<Neuron::params>) {
-    if (source.spike_bits) {
-      if (!source.v) throw std::logic_error("spikefuse: internal: ψ from spike bits needs the membrane");
-      return lif_backward_bits_loop<Neuron>(n, grad_spike, source.spike_bits, source.v, grad_x);
-    }
+    if (from_bits) return lif_backward_bits_loop<Neuron>(n, grad_spike, source.spike_bits, source.v, grad_x);
   }
-  if (!source.psi) throw std::logic_error("spikefuse: internal: the neuron's backward has neither ψ nor spike bits");
   lif_backward_loop<Neuron>(n, grad_spike, source.psi, grad_x);
 }
 

@@ -18,7 +18,6 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
-#include <stdexcept>
 
 #include "spikefuse/backend/cuda/launch.cuh"
 #include "spikefuse/backend/neuron_pool.hpp"
@@ -143,13 +142,15 @@ void with_kept_state(phase ph, const lif::surrogate_record& record, Launch&& lau
       launch.template operator()<false, Keep>();
     }
   };
-  if (ph != phase::train) return with_trace.template operator()<kept_for_backward::nothing>();
-  if (record.spike_bits) {
-    if constexpr (lif::psi_from_state_exact<Neuron::params>) return with_trace.template operator()<kept_for_backward::spike_bits>();
-    throw std::logic_error("spikefuse: internal: spike bits need a soft reset; this neuron keeps ψ");
+  switch (lif::kept_by<Neuron>(ph, record)) {
+    case kept_for_backward::nothing:
+      return with_trace.template operator()<kept_for_backward::nothing>();
+    case kept_for_backward::psi:
+      return with_trace.template operator()<kept_for_backward::psi>();
+    case kept_for_backward::spike_bits:  // kept_by allows bits only where ψ follows from the state
+      if constexpr (lif::psi_from_state_exact<Neuron::params>) return with_trace.template operator()<kept_for_backward::spike_bits>();
+      return;
   }
-  if (!record.psi) throw std::logic_error("spikefuse: internal: a training step's forward needs ψ or spike bits for its backward");
-  with_trace.template operator()<kept_for_backward::psi>();
 }
 
 /// One forward step of `n` = batch × Features neurons. The trace advances in training phases of an
@@ -267,12 +268,10 @@ constexpr long long bias_arrival_counters(long long features) {
 /// Calls launch.template operator()<FromBits>() for where `source` keeps ψ.
 template <class Neuron, class Launch>
 void with_surrogate_source(const lif::surrogate_source& source, Launch&& launch) {
-  if (source.spike_bits) {
-    if (!source.v) throw std::logic_error("spikefuse: internal: ψ from spike bits needs the membrane");
-    if constexpr (lif::psi_from_state_exact<Neuron::params>) return launch.template operator()<true>();
-    throw std::logic_error("spikefuse: internal: spike bits need a soft reset; this neuron keeps ψ");
+  if (lif::psi_from_spike_bits<Neuron>(source)) {
+    if constexpr (lif::psi_from_state_exact<Neuron::params>) launch.template operator()<true>();
+    return;
   }
-  if (!source.psi) throw std::logic_error("spikefuse: internal: the neuron's backward has neither ψ nor spike bits");
   launch.template operator()<false>();
 }
 

@@ -116,8 +116,7 @@ class model {
       layout.untouched_outputs[I] = skipped_between<I> || (spikes_read_inside_kernel<I> && !options.keep_fused_spikes);
       layout.untouched_gradients[I] = skipped_between<I> || spikes_read_inside_kernel<I>;
       layout.keep_output_of[I] = spikes_read_inside_kernel<I> && options.keep_fused_spikes;  // stored to be read
-      if constexpr (pool_node_after<I> != 0)  // the neuron-and-pooling kernel numbers its spike bits by window
-        layout.spike_bits_per_sample[I] = out_port<I>::dims.c * pool_tiling_of<I>::spike_bits_per_plane;
+      if constexpr (is_neuron<typename Net::template layer_at<I>>) layout.spike_bits_per_sample[I] = spike_bits_per_sample<I>;
       layout.untouched_traces[I] = trace_read_from_neuron<I>;
     });
     return layout;
@@ -367,6 +366,16 @@ class model {
   }
   template <std::size_t I>
   using pool_tiling_of = typename decltype(pool_tiling_type_of<I>())::type;
+  /// Spike bits per sample that neuron I's kernels write: one per neuron, or, with a pooling fused,
+  /// by window (neuron_pool::tiling::spike_bits_per_plane).
+  template <std::size_t I>
+  static constexpr long long spike_bits_per_sample = [] {
+    if constexpr (pool_node_after<I> != 0) {
+      return static_cast<long long>(out_port<I>::dims.c) * pool_tiling_of<I>::spike_bits_per_plane;
+    } else {
+      return static_cast<long long>(out_port<I>::size);
+    }
+  }();
   /// Node I is a fused Scale<c> after an OTTT neuron (no pooling fused after it) whose only reader is
   /// a Linear or convolution: that reader's weight gradient reads c × the neuron's trace state, so
   /// the Scale's c·â is never stored (layer_buffers::out_trace_factor).
@@ -514,9 +523,7 @@ class model {
       if constexpr (is_neuron<L>) {
         if constexpr (L::keeps_trace) b.out_trace = b.trace;
         // The kernels write every word of the layout they number (by element, or by pooling window).
-        long long bits = static_cast<long long>(plan_.batch) * out_port<I>::size;
-        if constexpr (pool_node_after<I> != 0) bits = static_cast<long long>(plan_.batch) * out_port<I>::dims.c * pool_tiling_of<I>::spike_bits_per_plane;
-        if (f.spike_bits > 0 && f.spike_bits < lif::spike_bit_words(bits))
+        if (f.spike_bits > 0 && f.spike_bits < lif::spike_bit_words(plan_.batch * spike_bits_per_sample<I>))
           throw std::logic_error("spikefuse: internal: the plan's spike bits are fewer than the neuron kernel writes");
         if constexpr (bias_from_input<I>) {
           b.bias_partials = a.take<float>(bias_partial_floats(out_port<I>::size));
