@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every GPU check of spikefuse in one call (at most BUDGET_S = 570 s; about 2 minutes plus racecheck on an
+# Every GPU check of spikefuse in one call (at most BUDGET_S = 570 s; about 2-3 minutes plus racecheck on an
 # H200), for a lent GPU machine:
 #   here:   bash scripts/gpu_bundle.sh                     # builds gpu-bundle/ (binaries + data)
 #   there:  bash scripts/gpu_checks.sh                     # device tool: carry ["gpu-bundle"]
@@ -10,6 +10,9 @@
 #                         20 updates, plain launches and CUDA graphs, launch counts, error paths
 #      test_cuda_spike_bits  the neuron kernels keeping spike bits against the same keeping ψ (bit-identical
 #                         ∂x; every warp-packing width), also under memcheck and synccheck
+#      test_cuda_channel_reductions  BatchNorm and the bias-gradient sums split among blocks against the CPU
+#                         (the layers' split and forced ones up to 64 ranges), also under memcheck,
+#                         racecheck and synccheck
 #   3. compute-sanitizer  memcheck and racecheck on both tests (the model test in its --quick and --race modes;
 #                         its racecheck runs last, with the time that is left)
 #   4. cuda_neuron_bandwidth   fused LIF kernels vs device copy vs unfused, 64K..64M neurons
@@ -48,7 +51,7 @@ if [[ -d "$bundle/bin" ]]; then
 else
   build="${BUILD_DIR:-build-gpu}"
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSPIKEFUSE_CUDA=ON > "$out/configure.log" 2>&1 &&
-    cmake --build "$build" -j "$(nproc)" --target test_cuda_neuron test_cuda_model test_cuda_spike_bits cuda_neuron_bandwidth cuda_train_step \
+    cmake --build "$build" -j "$(nproc)" --target test_cuda_neuron test_cuda_model test_cuda_spike_bits test_cuda_channel_reductions cuda_neuron_bandwidth cuda_train_step \
       cuda_conv_train_step fashion_mnist_mlp fashion_mnist_csnn >> "$out/configure.log" 2>&1 || { echo "build failed: see $out/configure.log"; tail -20 "$out/configure.log"; exit 1; }
   mkdir -p "$build/all" && cp "$build"/tests/cuda/test_cuda_* "$build"/bench/cuda_* "$build"/examples/fashion_mnist_mlp "$build"/examples/fashion_mnist_csnn \
     "$build/all/"
@@ -95,6 +98,10 @@ step test_cuda_model 110 "$bin/test_cuda_model"
 step test_cuda_spike_bits 30 "$bin/test_cuda_spike_bits"
 sanitize memcheck spike_bits 40 "$bin/test_cuda_spike_bits"
 sanitize synccheck spike_bits 40 "$bin/test_cuda_spike_bits"
+step test_cuda_channel_reductions 20 "$bin/test_cuda_channel_reductions"
+sanitize memcheck channel_reductions 30 "$bin/test_cuda_channel_reductions"
+sanitize racecheck channel_reductions 30 "$bin/test_cuda_channel_reductions"
+sanitize synccheck channel_reductions 20 "$bin/test_cuda_channel_reductions"
 sanitize memcheck neuron 30 "$bin/test_cuda_neuron"
 sanitize racecheck neuron 30 "$bin/test_cuda_neuron"
 sanitize memcheck model 60 "$bin/test_cuda_model" --quick

@@ -1,10 +1,11 @@
-// The CUDA convolution's index kernels (im2col, col2im, scatter, gather; backend/cuda/conv2d.cuh) and the channel walk of its reductions, against the CPU lowering, on the host.
+// The CUDA convolution's index kernels (im2col, col2im, scatter, gather; backend/cuda/conv2d.cuh) and the channel walk, split and moments of its reductions, against the CPU lowering, on the host.
 //
 // The kernels' bodies are host-callable, so every element of every chunk is computed here, without
 // a GPU, and compared bit for bit with backend/cpu/conv2d.hpp's im2col / col2im_add (col2im adds
 // in the same (ki, kj) order, so the sums are identical) and with the NCHW ↔ GEMM-layout
 // definition for scatter and gather. Geometries: stride 2 with padding, a non-square plane, a 1×1
 // kernel, a window larger than the stride, and a batch that leaves a short last chunk.
+#include <cmath>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -86,9 +87,73 @@ void check_channel_walk(int batch) {
   expect(mismatches == 0, "channel_element equals the NCHW formula");
 }
 
+/// The split of a channel among blocks (reduce.cuh's channel_split): ranges that tile [0, count)
+/// in order, none empty, each starting on a warp boundary, at most channel_max_parts; the layers'
+/// choice fills about channel_target_blocks blocks without ranges under the minimum.
+void check_split(long long count, int channels) {
+  const sfc::channel_split split = sfc::split_channel(count, channels);
+  std::vector<sfc::channel_split> all = {split};
+  for (int wanted : {1, 2, 3, 7, sfc::channel_max_parts, 1000}) all.push_back(sfc::channel_split::into(count, wanted));
+  long long bad = 0;
+  for (const auto& s : all) {
+    bad += s.parts < 1 || s.parts > sfc::channel_max_parts || s.per_part % sfc::channel_part_granule != 0;
+    bad += s.begin(0) != 0 || s.end(s.parts - 1, static_cast<int>(count)) != count;
+    for (int p = 0; p < s.parts; ++p) {
+      bad += s.end(p, static_cast<int>(count)) <= s.begin(p);  // not empty
+      if (p + 1 < s.parts) bad += s.end(p, static_cast<int>(count)) != s.begin(p + 1);
+    }
+  }
+  bad += split.parts > 1 && count / split.parts < sfc::channel_part_min_elements - sfc::channel_part_granule;
+  bad += static_cast<long long>(split.parts - 1) * channels >= sfc::channel_target_blocks + channels;
+  std::printf("channel split %10lld elements x %4d channels: %2d ranges of %9d, %lld bad\n", count, channels, split.parts,
+              split.per_part, bad);
+  expect(bad == 0, "channel_split tiles the channel: " + std::to_string(count) + " x " + std::to_string(channels));
+}
+
+/// The one-pass variance about a shift (reduce.cuh's moments_from_shifted_sums) against two passes
+/// in long double, for data whose mean is 10^4 standard deviations from zero.
+void check_shifted_moments(float mean, float deviation, int n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> x(mean, deviation);
+  std::vector<float> v(static_cast<std::size_t>(n));
+  for (auto& e : v) e = x(rng);
+  long double sum = 0, squares = 0;
+  for (float e : v) sum += e;
+  const long double mu = sum / n;
+  for (float e : v) squares += (e - mu) * (e - mu);
+  const double shift = v[0];
+  double d_sum = 0, d_squares = 0;
+  for (float e : v) {
+    const double d = e - shift;
+    d_sum += d;
+    d_squares += d * d;
+  }
+  const auto m = sfc::moments_from_shifted_sums(shift, d_sum, d_squares, n);
+  const double mean_error = std::fabs(static_cast<double>((m.mean - mu) / std::sqrt(squares / n)));
+  const double var_error = std::fabs(static_cast<double>((m.squares - squares) / squares));
+  std::printf("shifted moments, mean %g sd %g n %d: mean off by %.1e sd, variance by %.1e\n", mean, deviation, n, mean_error,
+              var_error);
+  // A float's rounding is 6e-8: μ and σ² must be exact far below it.
+  expect(mean_error < 1e-10 && var_error < 1e-10, "the shifted one-pass moments equal two passes");
+}
+
+static_assert(sfc::split_channel(131072, 64).parts == 16, "64 channels of 131,072 get 16 ranges (1,024 blocks)");
+static_assert(sfc::split_channel(2048, 512).parts == 1, "512 channels of 2,048 keep one block each");
+
 }  // namespace
 
 int main() {
+  check_split(245, 3);
+  check_split(16384, 64);
+  check_split(131072, 64);   // ResNet-18's first stage at batch 128: 16 ranges
+  check_split(2048, 512);    // its last stage: one range per channel
+  check_split(307200, 1);
+  check_split(50176, 8);
+  check_split(33, 5000);
+  check_split(2147483647LL - 256, 2);
+  check_shifted_moments(3.f, 2.f, 100000, 11u);
+  check_shifted_moments(1e4f, 1.f, 100000, 12u);
+  check_shifted_moments(-50.f, 1e-3f, 4096, 13u);
   check_channel_walk<3, 49>(5);
   check_channel_walk<64, 1024>(3);
   check_channel_walk<512, 16>(9);

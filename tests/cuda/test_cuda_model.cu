@@ -570,10 +570,15 @@ using FusedPoolNet = PoolNet<Neuron, sf::AvgPool2d<2>, sf::AdaptiveAvgPool2d<1>>
 // The same with max poolings, which stay separate kernels.
 template <class Neuron>
 using MaxPoolNet = PoolNet<Neuron, sf::MaxPool2d<2>, sf::MaxPool2d<2>>;
-// A convolution whose im2col columns do not fit one chunk at batch 16 (12 samples, then 4).
-using ChunkedConvNet = sf::Network<sf::Input<32, 32, 32>, sf::Conv2d<32, 3, sf::conv_opts{.padding = 1}>, sf::SLTTLIF<>,
-                                   sf::AdaptiveAvgPool2d<1>, sf::Flatten, sf::Linear<10>>;
+// A convolution whose im2col columns do not fit one chunk at batch 16 (12 samples, then 4). Its
+// BatchNorm and the second convolution's bias gradient reduce 16,384 elements per channel, which
+// reduce.cuh splits among 4 blocks per channel: the split reductions in a model, under graphs.
+using ChunkedConvNet =
+    sf::Network<sf::Input<32, 32, 32>, sf::Conv2d<32, 3, sf::conv_opts{.padding = 1, .bias = false}>, sf::BatchNorm2d<>,
+                sf::SLTTLIF<>, sf::Conv2d<8, 3, sf::conv_opts{.padding = 1}>, sf::SLTTLIF<>, sf::AdaptiveAvgPool2d<1>,
+                sf::Flatten, sf::Linear<10>>;
 static_assert(sf::conv_geometry{32, 32, 32, 32, 32, 32, 3, 1, 1}.samples_per_chunk(kBatch) < kBatch);
+static_assert(sf::cuda::split_channel(kBatch * 32 * 32, 32).parts == 4 && sf::cuda::split_channel(kBatch * 32 * 32, 8).parts == 4);
 
 // The Fashion-MNIST MLP of examples/fashion_mnist_mlp.cpp.
 using MlpNet = sf::Network<sf::Input<784>, sf::Linear<800>, sf::OTTTLIF<>, sf::Linear<10>>;
@@ -658,6 +663,12 @@ void check_cuda_layout() {
          "CUDA layout: a Scale read by a Linear or a WSLinear keeps no scaled trace");
   expect(scaled.layers[6].floats.out_trace == 0 && scaled.layers[7].floats.out_trace > 0,
          "CUDA layout: a Scale inside a fused pooling has no trace; the pooling's trace stays");
+  const auto with_cudnn = sf::cuda::model<ConvOtttNet>::plan_for(
+      kBatch, 2, sf::cuda::model_options{.convolutions = sf::cuda::convolution_backend::cudnn});
+  const auto with_im2col = sf::cuda::model<ConvOtttNet>::plan_for(kBatch, 2);
+  expect(with_cudnn.scratch_floats() == 0 && with_im2col.scratch_floats() > 0 &&
+             with_cudnn.total_bytes() + sizeof(float) * with_im2col.scratch_floats() == with_im2col.total_bytes(),
+         "CUDA layout: cuDNN convolutions need no im2col columns, and nothing else changes");
 }
 
 }  // namespace
@@ -709,6 +720,7 @@ int main(int argc, char** argv) {
         compare_case<ConvSlttNet>(sltt_k, graphs, nullptr);
       }
       compare_case<ChunkedConvNet>(sltt, true, nullptr);
+      compare_graph_and_plain<ChunkedConvNet>(sltt);  // split reductions: graph replays repeat plain launches' bits
       compare_graph_and_plain<ConvSlttNet>(sltt);
       compare_graph_and_plain<ConvOtttNet>(ottt_a);
       check_cudnn_convolutions<ConvOtttNet, ConvSlttNet, ScaledConvNet>(ottt_a, sltt, false);

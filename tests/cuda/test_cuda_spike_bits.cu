@@ -36,8 +36,11 @@ std::vector<float> download(const sfc::device_array<float>& a) {
   SF_CUDA_CHECK(cudaMemcpy(h.data(), a.data(), a.size() * sizeof(float), cudaMemcpyDeviceToHost));
   return h;
 }
+/// Complete before it returns: a pageable copy on the legacy stream is not ordered with the
+/// test's non-blocking stream.
 void upload(sfc::device_array<float>& a, const std::vector<float>& h) {
   SF_CUDA_CHECK(cudaMemcpy(a.data(), h.data(), h.size() * sizeof(float), cudaMemcpyHostToDevice));
+  SF_CUDA_CHECK(cudaDeviceSynchronize());
 }
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
@@ -58,6 +61,7 @@ struct neuron_run {
     SF_CUDA_CHECK(cudaMemset(grad_bias.data(), 0, features * sizeof(float)));
     SF_CUDA_CHECK(cudaMemset(arrivals.data(), 0, arrivals.size() * sizeof(unsigned)));
     SF_CUDA_CHECK(cudaMemset(words.data(), fill ? 0xFF : 0x00, words.size() * sizeof(float)));
+    SF_CUDA_CHECK(cudaDeviceSynchronize());  // the legacy stream's memsets before the test stream's kernels
   }
   sf::lif::spike_word* word_ptr() { return bits ? reinterpret_cast<sf::lif::spike_word*>(words.data()) : nullptr; }
   sf::lif::surrogate_record record() { return {bits ? nullptr : psi.data(), word_ptr()}; }

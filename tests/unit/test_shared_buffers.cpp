@@ -132,6 +132,9 @@ BOOST_AUTO_TEST_CASE(output_of_refuses_a_shared_output_and_says_how_to_keep_it) 
   BOOST_CHECK_THROW((void)vgg.output_trace_of(12), std::logic_error);
   BOOST_CHECK_THROW(sf::cpu::model<VggLike>(2, 0, 1, sf::plan_options{.untouched_outputs = std::vector<bool>(14, false)}),
                     std::invalid_argument);
+  sf::plan_options no_columns;
+  no_columns.im2col_columns = false;  // another backend's layout: the CPU convolves through columns
+  BOOST_CHECK_THROW(sf::cpu::model<VggLike>(2, 0, 1, no_columns), std::invalid_argument);
   BOOST_TEST(shared.trace_of(3) != nullptr);  // state is never shared
   BOOST_TEST(shared.output_of(0) == shared.input());  // nor the input
 }

@@ -76,6 +76,9 @@ struct plan_options {
   /// backend's neuron-and-pooling kernel numbers them by pooling window, each window padded to a
   /// power of two.
   std::vector<long long> spike_bits_per_sample = {};
+  /// Convolutions lower to im2col columns in a scratch buffer (both backends' default). Off: no
+  /// column buffer (CUDA with model_options::convolutions = cudnn, which convolves without one).
+  bool im2col_columns = true;
   /// The backend sums ∂out over a batch for a Linear on a static input and runs its weight-gradient
   /// GEMM once (Network::defers_weight_gradient; the CPU backend). Off: no such sums (CUDA).
   bool deferred_weight_gradients = true;
@@ -210,7 +213,7 @@ layer_plan plan_layer(int batch, const plan_options& options) {
         for (const auto& t : L::template statistic_tensors<In>()) f.statistics += t.size;
       }
       if constexpr (is_batch_norm<L>) f.saved = 2LL * In::dims.c;
-      if constexpr (is_conv<L>) f.scratch = conv_geometry_of<L, In, Out>().scratch_floats(batch);
+      if constexpr (is_conv<L>) f.scratch = options.im2col_columns ? conv_geometry_of<L, In, Out>().scratch_floats(batch) : 0;
       if constexpr (is_conv<L> || is_linear<L>) {
         if constexpr (L::standardized) f.weight_hat = f.grad_weight_hat = L::template parameter_tensors<In>()[0].size;
       }

@@ -120,16 +120,18 @@ struct gather_op {
   }
 };
 
-/// grad_bias[o] += Σ_{b,p} grad_out[b, o, p]: one block per channel, summed in double in a fixed order.
+/// grad_bias[o] += Σ_{b,p} grad_out[b, o, p] for channel o = blockIdx.y: each block sums its range in
+/// double, the channel's last block adds the partials in range order (reduce.cuh's channel_split).
 template <int Channels, int Pixels>
-__global__ void __launch_bounds__(reduce_threads) channel_sum_kernel(const float* grad_out, float* grad_bias, int batch) {
+__global__ void __launch_bounds__(reduce_threads)
+    channel_sum_kernel(const float* grad_out, float* grad_bias, int batch, channel_split split, channel_workspace workspace) {
   __shared__ double shared[reduce_threads];
-  const int o = blockIdx.x;
-  const int count = batch * Pixels;
-  double sum = 0.0;
-  for (int j = threadIdx.x; j < count; j += reduce_threads) sum += grad_out[channel_element<Channels, Pixels>(j, o)];
-  sum = block_sum(sum, shared);
-  if (threadIdx.x == 0) grad_bias[o] += static_cast<float>(sum);
+  const int o = blockIdx.y, part = blockIdx.x;
+  double sum[1] = {0.0};
+  for (int j = split.begin(part) + threadIdx.x, end = split.end(part, batch * Pixels); j < end; j += reduce_threads)
+    sum[0] += grad_out[channel_element<Channels, Pixels>(j, o)];
+  if (channel_reduce(sum, workspace, shared) && threadIdx.x == 0)
+    grad_bias[o] += static_cast<float>(sum[0]);  // parameter gradients ACCUMULATE
 }
 
 /// A chunk's columns and its NCHW slices are indexed in 32 bits by the kernels above.
@@ -147,7 +149,9 @@ void check_chunk_indexing(int batch) {
 template <conv_geometry G>
 void conv2d_bias_gradient(const context& ctx, int batch, const float* grad_out, float* grad_bias) {
   check_channel_count(batch, G.out_pixels());
-  channel_sum_kernel<G.out_c, G.out_pixels()><<<G.out_c, reduce_threads, 0, ctx.stream>>>(grad_out, grad_bias, batch);
+  const channel_split split = split_channel(static_cast<long long>(batch) * G.out_pixels(), G.out_c);
+  channel_sum_kernel<G.out_c, G.out_pixels()><<<channel_grid<G.out_c>(split, ctx.reduction), reduce_threads, 0, ctx.stream>>>(
+      grad_out, grad_bias, batch, split, ctx.reduction);
   ctx.kernel_launched();
 }
 

@@ -7,6 +7,7 @@
 
 #include "spikefuse/backend/cuda/blas.cuh"
 #include "spikefuse/backend/cuda/error.cuh"
+#include "spikefuse/backend/cuda/reduce.cuh"
 
 namespace spikefuse::cuda {
 
@@ -32,6 +33,8 @@ struct context {
   bool keep_fused_spikes = false;
   /// Convolutions through cuDNN (model_options::convolutions), or null: im2col + cuBLAS.
   const cudnn_convolutions* cudnn = nullptr;
+  /// The model's workspace for channel sums split among blocks (BatchNorm, a convolution's bias gradient).
+  channel_workspace reduction = {};
 
   void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
             float beta, float* C, int ldc) const {

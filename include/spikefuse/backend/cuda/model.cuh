@@ -107,6 +107,7 @@ class model {
     plan_options layout{.keep_outputs = options.keep_outputs, .share_buffers = options.share_buffers};
     layout.deferred_weight_gradients = false;  // this backend runs a Linear's dW GEMM at every step
     layout.psi_from_spike_bits = true;         // soft-reset neurons keep spike bits, not ψ
+    layout.im2col_columns = options.convolutions == convolution_backend::im2col;  // cuDNN needs no columns
     layout.keep_output_of.assign(depth + 1, false);
     layout.untouched_outputs.assign(depth + 1, false);
     layout.untouched_gradients.assign(depth + 1, false);
@@ -453,7 +454,7 @@ class model {
   }
 
   context make_context(launch_counter& counter) const {
-    return context{stream_.get(), &blas_, &counter, options_.keep_fused_spikes, cudnn_.get()};
+    return context{stream_.get(), &blas_, &counter, options_.keep_fused_spikes, cudnn_.get(), reduction_};
   }
 
   /// Why the step does not write node `layer`'s output buffer, or null when it does.
@@ -474,6 +475,19 @@ class model {
 
   float* slot(int k) const { return k < optimizer_slots_ ? slots_ + static_cast<long long>(k) * num_params_ : nullptr; }
 
+  /// The most channels one channel reduction covers: a BatchNorm's, a convolution's output (its bias gradient).
+  static int reduced_channels() {
+    int channels = 0;
+    for_each_layer([&]<std::size_t I>() {
+      using L = typename Net::template layer_at<I>;
+      int c = 0;
+      if constexpr (is_batch_norm<L>) c = in_port<I>::dims.c;
+      if constexpr (is_conv<L>) c = out_port<I>::dims.c;
+      channels = c > channels ? c : channels;
+    });
+    return channels;
+  }
+
   /// Carves every buffer from `a` (first a measuring arena, then the real one): the plan's buffers,
   /// plus the bias-reduction workspace of neurons fed by a biased Linear, labels and the accumulator.
   void carve(device_arena& a) {
@@ -484,6 +498,10 @@ class model {
     num_statistics_ = plan_.statistics_count();
     statistics_ = a.take<float>(num_statistics_);
     float* scratch = a.take<float>(plan_.scratch_floats());
+    reduction_.channels = reduced_channels();
+    reduction_.partials = a.take<double>(channel_workspace::partial_doubles(reduction_.channels));
+    reduction_.totals = a.take<double>(channel_workspace::total_doubles(reduction_.channels));
+    reduction_.arrivals = a.take<unsigned>(reduction_.channels);
     float* pool = a.take<float>(plan_.shared_pool);
     shared_pool_ = pool;
     for_each_layer([&]<std::size_t I>() {
@@ -708,6 +726,7 @@ class model {
   std::vector<parameter_tensor> statistic_tensors_ = statistics_layout<Net>();
   float* head_grad_ = nullptr;
   float* shared_pool_ = nullptr;
+  channel_workspace reduction_;
   std::uint8_t* labels_ = nullptr;
   loss_accumulator* accumulator_ = nullptr;
   long long num_params_ = 0;
