@@ -7,10 +7,13 @@
 #   compare.json / compare.md   bench/compare/run.py --device cuda: workloads a-d, spikefuse vs SpikingJelly
 #                               (torch backend for OTTT/SLTT; BPTT with its fastest multi-step backend)
 #   compare_cudnn.json / .md    workloads c and d again with --conv cudnn (spikefuse's convolutions through cuDNN)
+#   compare_tf32.json / .md     c and d with TF32 tensor cores on both sides (--precision tf32, cuDNN; PyTorch's
+#                               default for convolutions), if time is left
 #   anchors.json                cuda_anchors: neuron-only [32, 64, 65536] and Linear n->n + LIF (batch 16,
 #                               T 500), spikefuse against copy bandwidth and cuBLAS
 #   anchors_sj.jsonl            the same two configurations in SpikingJelly (fastest backend)
 #   sweep.json / sweep.md       workload e, the T sweep, with the time that is left
+#   tables.tar.gz               the .md tables above, in one archive (the device tool brings back 8 files at most)
 # Then, here: python bench/compare/plot.py <out>/compare.json, and the tables into docs/benchmarks.md.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -52,6 +55,9 @@ if [[ $sj -eq 1 ]]; then
   # c, d again with spikefuse's convolutions through cuDNN (SpikingJelly's side is the same).
   timeout "$(cap 150)" python3 bench/compare/run.py --device cuda --build "$bundle/build" --workloads cd --conv cudnn --reps 20 \
     --warmup 3 --timeout 60 --commit "$commit12" --out "$out/compare_cudnn.json" | tee "$out/compare_cudnn.md"
+  # c, d with TF32 on both sides: what a user of either library gets from the tensor cores.
+  timeout "$(cap 120)" python3 bench/compare/run.py --device cuda --build "$bundle/build" --workloads cd --conv cudnn \
+    --precision tf32 --reps 20 --warmup 3 --timeout 60 --commit "$commit12" --out "$out/compare_tf32.json" | tee "$out/compare_tf32.md"
 fi
 # (its table is in the output and in anchors.json: the tool brings back at most 8 files)
 timeout "$(cap 90)" "$bundle/bin/cuda_anchors" "$out/anchors.json"
@@ -68,4 +74,6 @@ if [[ $sj -eq 1 ]]; then
 else
   echo "no SpikingJelly wheels in $bundle/wheels: the comparison needs them (scripts/gpu_bundle.sh downloads them)"
 fi
+# The device tool brings back at most 8 files: the JSON as they are, the Markdown tables as one archive.
+(cd "$out" && compgen -G "*.md" > /dev/null && tar -czf tables.tar.gz ./*.md && rm -f ./*.md)
 ls -la "$out"
