@@ -1,7 +1,9 @@
 // CUDA benchmark: time and device memory of one training batch of the papers' CIFAR networks on synthetic 3×32×32 data:
 // OTTT VGG-11-WS (OTTT_A) at batch 128 for T = 2, 6, 12 (memory must not grow with T) and the SLTT ResNet-18 at T = 6,
-// fp32 and tf32 GEMMs, CUDA graphs on; both at T = 6 once more with the convolutions through cuDNN
-// (model_options::convolutions = cudnn) instead of im2col + cuBLAS, which is what decides between the two.
+// fp32 and tf32 GEMMs, CUDA graphs on; both at T = 6 in fp32 with im2col column buffers of 32 and 64 MiB
+// instead of 16 (model_options::im2col_chunk_mib: wider GEMMs, fewer launches, more memory); both at T = 6
+// once more with the convolutions through cuDNN (model_options::convolutions = cudnn) instead of im2col +
+// cuBLAS, which is what decides between the two.
 //
 //   cuda_conv_train_step [out.json]        (default conv_train_step.json)
 //
@@ -36,7 +38,7 @@ constexpr int kTimedBatches = 10;
 
 struct row {
   std::string network, precision, convolutions;
-  int T = 0;
+  int T = 0, im2col_mib = 16;
   double ms_per_batch = 0, min_ms = 0;
   std::size_t allocated_bytes = 0;
   long long device_bytes = 0;
@@ -52,10 +54,11 @@ std::size_t free_device_bytes() {
 
 template <class Net>
 row bench_network(const char* name, int T, sfc::gemm_precision precision,
-                  sfc::convolution_backend convolutions = sfc::convolution_backend::im2col) {
+                  sfc::convolution_backend convolutions = sfc::convolution_backend::im2col, int im2col_mib = 16) {
   row r;
   r.network = name;
   r.T = T;
+  r.im2col_mib = im2col_mib;
   r.precision = precision == sfc::gemm_precision::tf32 ? "tf32" : "fp32";
   r.convolutions = convolutions == sfc::convolution_backend::cudnn ? "cudnn" : "im2col";
   std::mt19937 rng(5);
@@ -70,7 +73,8 @@ row bench_network(const char* name, int T, sfc::gemm_precision precision,
   SF_CUDA_CHECK(cudaDeviceSynchronize());
   const std::size_t free_before = free_device_bytes();
   {
-    sfc::model<Net> m(kBatch, 1, 1, sfc::model_options{.graphs = true, .precision = precision, .convolutions = convolutions});
+    sfc::model<Net> m(kBatch, 1, 1, sfc::model_options{.graphs = true, .precision = precision, .convolutions = convolutions,
+                                                     .im2col_chunk_mib = im2col_mib});
     sf::optimizer opt(sf::optimizer_config{.kind = sf::optimizer_kind::sgd, .momentum = 0.9f});
     auto one = [&] {
       const auto t0 = std::chrono::steady_clock::now();
@@ -88,7 +92,8 @@ row bench_network(const char* name, int T, sfc::gemm_precision precision,
     r.allocated_bytes = m.allocated_bytes();
     r.launches = m.last_step_launches();
   }
-  std::printf("%-22s %-6s %-5s %3d %11.2f %11.2f %10.1f %10.1f %6d %9.4f\n", r.network.c_str(), r.convolutions.c_str(),
+  const std::string conv = r.convolutions == "im2col" ? "im2col/" + std::to_string(r.im2col_mib) : r.convolutions;
+  std::printf("%-22s %-9s %-5s %3d %11.2f %11.2f %10.1f %10.1f %6d %9.4f\n", r.network.c_str(), conv.c_str(),
               r.precision.c_str(), r.T,
               r.ms_per_batch, r.ms_per_batch / T, r.allocated_bytes / 1048576.0, r.device_bytes / 1048576.0,
               r.launches.total(), r.last_loss);
@@ -102,7 +107,7 @@ int main(int argc, char** argv) {
   const std::string json_path = argc > 1 ? argv[1] : "conv_train_step.json";
   std::printf("device: %s, batch %d, synthetic 3x32x32, graphs on, median of %d batches\n",
               sfc::device_description().c_str(), kBatch, kTimedBatches);
-  std::printf("%-22s %-6s %-5s %3s %11s %11s %10s %10s %6s %9s\n", "network", "conv", "gemm", "T", "ms/batch", "ms/step", "alloc MiB",
+  std::printf("%-22s %-9s %-5s %3s %11s %11s %10s %10s %6s %9s\n", "network", "conv/MiB", "gemm", "T", "ms/batch", "ms/step", "alloc MiB",
               "device MiB", "launch", "loss");
   std::vector<row> rows;
   using VGG = sf::models::ottt_vgg11_ws<>;
@@ -112,6 +117,11 @@ int main(int argc, char** argv) {
     for (const int T : {2, 6, 12}) rows.push_back(bench_network<VGG>("ottt_vgg11_ws", T, precision));
   for (const auto precision : {sfc::gemm_precision::fp32, sfc::gemm_precision::tf32})
     rows.push_back(bench_network<ResNet>("sltt_preact_resnet18", 6, precision));
+  // The im2col column buffer: wider chunks make wider GEMMs and fewer launches, for memory.
+  for (const int mib : {32, 64}) {
+    rows.push_back(bench_network<VGG>("ottt_vgg11_ws", 6, sfc::gemm_precision::fp32, sfc::convolution_backend::im2col, mib));
+    rows.push_back(bench_network<ResNet>("sltt_preact_resnet18", 6, sfc::gemm_precision::fp32, sfc::convolution_backend::im2col, mib));
+  }
   try {
     for (const auto precision : {sfc::gemm_precision::fp32, sfc::gemm_precision::tf32}) {
       rows.push_back(bench_network<VGG>("ottt_vgg11_ws", 6, precision, sfc::convolution_backend::cudnn));
@@ -131,6 +141,7 @@ int main(int argc, char** argv) {
         .field("network", r.network)
         .field("precision", r.precision)
         .field("convolutions", r.convolutions)
+        .field("im2col_mib", r.im2col_mib)
         .field("T", r.T)
         .field("ms_per_batch", r.ms_per_batch)
         .field("min_ms_per_batch", r.min_ms)

@@ -2,6 +2,7 @@
 //
 //   spikefuse_worker --workload mlp|csnn|vgg11ws|resnet18 --rule ottt|sltt --batch B --T T
 //                    [--reps 20] [--warmup 3] [--device cpu|cuda] [--precision fp32|tf32] [--conv im2col|cudnn]
+//                    [--im2col-mib 16]
 //
 // The work is bench/compare/sj_worker.py's, step for step: a fixed uniform [0, 1) input at every
 // step (direct encoding), random labels, loss ((1 − 0.05)·CE + 0.05·MSE(one-hot))/T with a backward
@@ -37,7 +38,7 @@ namespace {
 
 struct options {
   std::string workload = "mlp", rule = "ottt", device = "cpu", precision = "fp32", conv = "im2col";
-  int batch = 128, T = 6, reps = 20, warmup = 3;
+  int batch = 128, T = 6, reps = 20, warmup = 3, im2col_mib = 16;
 };
 
 /// A field of /proc/self/status in bytes (VmRSS, VmHWM), 0 where there is none.
@@ -102,7 +103,8 @@ measurement measure(const options& o, bool sgd) {
 #if defined(__CUDACC__)
     sf::cuda::model<Net> model(o.batch, slots, 1,
                                sf::cuda::model_options{.precision = sf::cuda::parse_gemm_precision(o.precision),
-                                                       .convolutions = sf::cuda::parse_convolution_backend(o.conv)});
+                                                       .convolutions = sf::cuda::parse_convolution_backend(o.conv),
+                                                       .im2col_chunk_mib = o.im2col_mib});
     run_batches<Net>(model, o, sgd, m);
     m.peak_bytes = static_cast<long long>(model.allocated_bytes());
     m.memory = "device_allocated";
@@ -158,6 +160,7 @@ int main(int argc, char** argv) {
   flags.add("device", o.device, "cpu or cuda");
   flags.add("precision", o.precision, "GPU GEMMs: fp32 or tf32");
   flags.add("conv", o.conv, "GPU convolutions: im2col (+ cuBLAS) or cudnn");
+  flags.add("im2col-mib", o.im2col_mib, "GPU im2col: MiB of the column buffer the convolutions share (1 to 4096)");
   try {
     if (!flags.parse(argc, argv)) {
       std::printf("%s", flags.help().c_str());
@@ -173,9 +176,9 @@ int main(int argc, char** argv) {
     const measurement m = dispatch(o);
     std::printf(
         "{\"impl\": \"spikefuse\", \"workload\": \"%s\", \"rule\": \"%s\", \"batch\": %d, \"T\": %d, \"device\": \"%s\", "
-        "\"precision\": \"%s\", \"conv\": \"%s\", \"median_ms\": %.4f, \"p10_ms\": %.4f, \"p90_ms\": %.4f, \"reps\": %d, \"peak_bytes\": %lld, "
+        "\"precision\": \"%s\", \"conv\": \"%s\", \"im2col_mib\": %d, \"median_ms\": %.4f, \"p10_ms\": %.4f, \"p90_ms\": %.4f, \"reps\": %d, \"peak_bytes\": %lld, "
         "\"memory\": \"%s\", \"params\": %lld, \"last_loss\": %.6f}\n",
-        o.workload.c_str(), o.rule.c_str(), o.batch, o.T, o.device.c_str(), o.precision.c_str(), o.conv.c_str(), percentile(m.ms, 0.5),
+        o.workload.c_str(), o.rule.c_str(), o.batch, o.T, o.device.c_str(), o.precision.c_str(), o.conv.c_str(), o.im2col_mib, percentile(m.ms, 0.5),
         percentile(m.ms, 0.1), percentile(m.ms, 0.9), o.reps, m.peak_bytes, m.memory.c_str(), m.params, m.last_loss);
     return 0;
   } catch (const std::exception& e) {

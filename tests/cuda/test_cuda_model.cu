@@ -186,10 +186,11 @@ struct run_config {
 /// from the same start.
 template <class Net>
 void compare_case(const run_config& cfg, bool graphs, std::vector<float>* final_weights,  // NOLINT
-                  sf::cuda::convolution_backend convolutions = sf::cuda::convolution_backend::im2col) {
+                  sf::cuda::convolution_backend convolutions = sf::cuda::convolution_backend::im2col,
+                  int im2col_chunk_mib = 16) {
   const bool cudnn = convolutions == sf::cuda::convolution_backend::cudnn;
-  std::printf("%s, T = %d, %s%s\n", cfg.name, cfg.time_steps, graphs ? "CUDA graphs" : "plain launches",
-              cudnn ? ", cuDNN convolutions" : "");
+  std::printf("%s, T = %d, %s%s, im2col chunks of %d MiB\n", cfg.name, cfg.time_steps, graphs ? "CUDA graphs" : "plain launches",
+              cudnn ? ", cuDNN convolutions" : "", im2col_chunk_mib);
   constexpr int classes = Net::num_outputs;
   const int batches = cfg.schedule == sf::update_schedule::per_step ? updates / cfg.time_steps : updates;
   const auto data = make_data(batches + 1, Net::input_size, classes, 7u);
@@ -200,7 +201,7 @@ void compare_case(const run_config& cfg, bool graphs, std::vector<float>* final_
   sf::cpu::model<Net> cpu(kBatch, 2, seed, sf::plan_options{.keep_outputs = true});
   sf::cuda::model<Net> gpu(kBatch, 2, seed,
                            sf::cuda::model_options{.graphs = graphs, .keep_fused_spikes = true, .keep_outputs = true,
-                                                   .convolutions = convolutions});
+                                                   .convolutions = convolutions, .im2col_chunk_mib = im2col_chunk_mib});
   sf::optimizer cpu_opt(oc), gpu_opt(oc);
 
   std::vector<float> cpu_params(cpu.parameter_count()), gpu_params(cpu.parameter_count());
@@ -669,6 +670,20 @@ void check_cuda_layout() {
   expect(with_cudnn.scratch_floats() == 0 && with_im2col.scratch_floats() > 0 &&
              with_cudnn.total_bytes() + sizeof(float) * with_im2col.scratch_floats() == with_im2col.total_bytes(),
          "CUDA layout: cuDNN convolutions need no im2col columns, and nothing else changes");
+  // The column buffer holds as many samples as model_options::im2col_chunk_mib allows, at least one:
+  // ChunkedConvNet's 32 → 32 convolution lowers 327,680 floats per sample, its 32 → 8 one 303,104.
+  const auto chunked = [](int mib) {
+    return sf::cuda::model<ChunkedConvNet>::plan_for(kBatch, 2, sf::cuda::model_options{.im2col_chunk_mib = mib}).scratch_floats();
+  };
+  expect(chunked(1) == 327680 && chunked(16) == 13 * 303104 && chunked(64) == kBatch * 327680,
+         "CUDA layout: im2col columns of 1 sample (1 MiB), 12 and 13 samples (16 MiB), all 16 (64 MiB)");
+  bool refused = false;
+  try {
+    (void)chunked(0);
+  } catch (const std::invalid_argument&) {
+    refused = true;
+  }
+  expect(refused, "im2col_chunk_mib = 0 is refused");
 }
 
 }  // namespace
@@ -721,6 +736,8 @@ int main(int argc, char** argv) {
       }
       compare_case<ChunkedConvNet>(sltt, true, nullptr);
       compare_graph_and_plain<ChunkedConvNet>(sltt);  // split reductions: graph replays repeat plain launches' bits
+      // 1 MiB of columns: one sample per chunk, 16 chunks per convolution (the CPU lowers 12, then 4).
+      compare_case<ChunkedConvNet>(sltt, true, nullptr, sf::cuda::convolution_backend::im2col, 1);
       compare_graph_and_plain<ConvSlttNet>(sltt);
       compare_graph_and_plain<ConvOtttNet>(ottt_a);
       check_cudnn_convolutions<ConvOtttNet, ConvSlttNet, ScaledConvNet>(ottt_a, sltt, false);

@@ -79,6 +79,9 @@ struct plan_options {
   /// Convolutions lower to im2col columns in a scratch buffer (both backends' default). Off: no
   /// column buffer (CUDA with model_options::convolutions = cudnn, which convolves without one).
   bool im2col_columns = true;
+  /// Floats of that column buffer (columns and gathered ∂ of as many samples as fit; at least one
+  /// sample's, whatever this says).
+  long long im2col_chunk_floats = conv_geometry::default_chunk_floats;
   /// The backend sums ∂out over a batch for a Linear on a static input and runs its weight-gradient
   /// GEMM once (Network::defers_weight_gradient; the CPU backend). Off: no such sums (CUDA).
   bool deferred_weight_gradients = true;
@@ -213,7 +216,7 @@ layer_plan plan_layer(int batch, const plan_options& options) {
         for (const auto& t : L::template statistic_tensors<In>()) f.statistics += t.size;
       }
       if constexpr (is_batch_norm<L>) f.saved = 2LL * In::dims.c;
-      if constexpr (is_conv<L>) f.scratch = options.im2col_columns ? conv_geometry_of<L, In, Out>().scratch_floats(batch) : 0;
+      if constexpr (is_conv<L>) f.scratch = options.im2col_columns ? conv_geometry_of<L, In, Out>().scratch_floats(batch, options.im2col_chunk_floats) : 0;
       if constexpr (is_conv<L> || is_linear<L>) {
         if constexpr (L::standardized) f.weight_hat = f.grad_weight_hat = L::template parameter_tensors<In>()[0].size;
       }

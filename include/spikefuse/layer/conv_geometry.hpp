@@ -15,9 +15,13 @@ struct conv_geometry {
   SF_HOST_DEVICE constexpr int out_pixels() const { return out_h * out_w; }
   SF_HOST_DEVICE constexpr int in_pixels() const { return in_h * in_w; }
 
+  /// The column buffer's default size: 16 MiB of floats (chosen on the CPU; the CUDA backend takes
+  /// its size from cuda::model_options::im2col_chunk_mib).
+  static constexpr long long default_chunk_floats = 1LL << 22;
+
   /// Samples lowered to columns at once: as many as fit `budget` floats of columns plus gathered
   /// gradients, so that one GEMM covers many samples without the buffer growing with the batch.
-  constexpr int samples_per_chunk(int batch, long long budget = 1LL << 22) const {
+  constexpr int samples_per_chunk(int batch, long long budget = default_chunk_floats) const {
     const long long per_sample = static_cast<long long>(column_rows() + out_c) * out_pixels();
     long long chunk = budget / per_sample;
     if (chunk < 1) chunk = 1;
@@ -26,16 +30,16 @@ struct conv_geometry {
   }
   /// f(first, count, ld) for each chunk of samples [first, first + count), ld = count·HₒWₒ columns.
   template <class F>
-  void for_each_chunk(int batch, F&& f) const {
-    const int chunk = samples_per_chunk(batch);
+  void for_each_chunk(int batch, F&& f, long long budget = default_chunk_floats) const {
+    const int chunk = samples_per_chunk(batch, budget);
     for (int first = 0; first < batch; first += chunk) {
       const int count = batch - first < chunk ? batch - first : chunk;
       f(first, count, static_cast<long long>(count) * out_pixels());
     }
   }
   /// Scratch floats for `batch` samples: columns [k²·C × chunk·HₒWₒ] and gathered ∂z [Cₒ × chunk·HₒWₒ].
-  constexpr long long scratch_floats(int batch) const {
-    return static_cast<long long>(samples_per_chunk(batch)) * (column_rows() + out_c) * out_pixels();
+  constexpr long long scratch_floats(int batch, long long budget = default_chunk_floats) const {
+    return static_cast<long long>(samples_per_chunk(batch, budget)) * (column_rows() + out_c) * out_pixels();
   }
 };
 

@@ -208,11 +208,12 @@ class model {
   }
   static plan_options checked_layout(plan_options options) {
     if (!options.untouched_outputs.empty() || !options.untouched_gradients.empty() || !options.untouched_traces.empty() ||
-        !options.deferred_weight_gradients || !options.spike_bits_per_sample.empty() || !options.im2col_columns)
+        !options.deferred_weight_gradients || !options.spike_bits_per_sample.empty() || !options.im2col_columns ||
+        options.im2col_chunk_floats != conv_geometry::default_chunk_floats)
       throw std::invalid_argument("spikefuse: the CPU backend runs every node, defers static-input weight gradients and "
-                                  "convolves through im2col columns; untouched_outputs / untouched_gradients / "
+                                  "convolves through im2col columns of the default size; untouched_outputs / untouched_gradients / "
                                   "untouched_traces / spike_bits_per_sample / deferred_weight_gradients = false / "
-                                  "im2col_columns = false describe another backend's layout");
+                                  "im2col_columns = false / im2col_chunk_floats describe another backend's layout");
     return options;
   }
 

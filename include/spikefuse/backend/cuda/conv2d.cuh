@@ -136,8 +136,8 @@ __global__ void __launch_bounds__(reduce_threads)
 
 /// A chunk's columns and its NCHW slices are indexed in 32 bits by the kernels above.
 template <conv_geometry G>
-void check_chunk_indexing(int batch) {
-  const long long chunk = G.samples_per_chunk(batch);
+void check_chunk_indexing(int batch, long long chunk_floats) {
+  const long long chunk = G.samples_per_chunk(batch, chunk_floats);
   const long long pixels = G.out_pixels();
   if (static_cast<long long>(G.column_rows() + G.out_c) * chunk * pixels >= (1LL << 31) ||
       chunk * G.in_c * G.in_pixels() >= (1LL << 31))
@@ -158,8 +158,8 @@ void conv2d_bias_gradient(const context& ctx, int batch, const float* grad_out, 
 template <conv_geometry G>
 void conv2d_forward(const context& ctx, int batch, const float* in, const float* weight, const float* bias, float* out,
                     float* scratch) {
-  check_chunk_indexing<G>(batch);
-  const int chunk = G.samples_per_chunk(batch);
+  check_chunk_indexing<G>(batch, ctx.im2col_chunk_floats);
+  const int chunk = G.samples_per_chunk(batch, ctx.im2col_chunk_floats);
   constexpr int pixels = G.out_pixels(), rows = G.column_rows();
   float* col = scratch;
   float* product = scratch + static_cast<long long>(rows) * chunk * pixels;
@@ -168,7 +168,7 @@ void conv2d_forward(const context& ctx, int batch, const float* in, const float*
     launch_elementwise(ctx, rows * ld, im2col_op<G>{in, col, first, n});
     ctx.gemm(false, false, G.out_c, n, rows, 1.f, weight, rows, col, n, 0.f, product, n);
     launch_elementwise(ctx, G.out_c * ld, scatter_bias_op<G>{product, bias, out, first, n});
-  });
+  }, ctx.im2col_chunk_floats);
 }
 
 /// dW += δ·cols(c·kept)ᵀ, db += Σδ (parameter gradients ACCUMULATE); grad_in (if not null) overwritten.
@@ -177,8 +177,8 @@ void conv2d_forward(const context& ctx, int batch, const float* in, const float*
 template <conv_geometry G>
 void conv2d_backward(const context& ctx, int batch, const float* kept, float kept_factor, const float* grad_out,
                      const float* weight, float* grad_weight, float* grad_bias, float* grad_in, float* scratch) {
-  check_chunk_indexing<G>(batch);
-  const int chunk = G.samples_per_chunk(batch);
+  check_chunk_indexing<G>(batch, ctx.im2col_chunk_floats);
+  const int chunk = G.samples_per_chunk(batch, ctx.im2col_chunk_floats);
   constexpr int pixels = G.out_pixels(), rows = G.column_rows();
   float* col = scratch;
   float* gathered = scratch + static_cast<long long>(rows) * chunk * pixels;
@@ -191,7 +191,7 @@ void conv2d_backward(const context& ctx, int batch, const float* kept, float kep
       ctx.gemm(true, false, rows, n, G.out_c, 1.f, weight, rows, gathered, n, 0.f, col, n);
       launch_elementwise(ctx, static_cast<long long>(count) * G.in_c * G.in_pixels(), col2im_op<G>{col, grad_in, first, n});
     }
-  });
+  }, ctx.im2col_chunk_floats);
   if (grad_bias) conv2d_bias_gradient<G>(ctx, batch, grad_out, grad_bias);
 }
 

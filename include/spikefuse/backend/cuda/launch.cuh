@@ -8,6 +8,7 @@
 #include "spikefuse/backend/cuda/blas.cuh"
 #include "spikefuse/backend/cuda/error.cuh"
 #include "spikefuse/backend/cuda/reduce.cuh"
+#include "spikefuse/layer/conv_geometry.hpp"
 
 namespace spikefuse::cuda {
 
@@ -35,6 +36,8 @@ struct context {
   const cudnn_convolutions* cudnn = nullptr;
   /// The model's workspace for channel sums split among blocks (BatchNorm, a convolution's bias gradient).
   channel_workspace reduction = {};
+  /// Floats of the im2col column buffer (model_options::im2col_chunk_mib): how many samples a chunk lowers.
+  long long im2col_chunk_floats = conv_geometry::default_chunk_floats;
 
   void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
             float beta, float* C, int ldc) const {

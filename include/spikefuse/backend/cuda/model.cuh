@@ -60,6 +60,9 @@ struct model_options {
   bool keep_outputs = false;  // every stored output in a buffer of its own for the whole step (output_of); off: shared by liveness
   bool share_buffers = true;  // off: no buffer shared by liveness at all (the layout before sharing; a reference for tests)
   convolution_backend convolutions = convolution_backend::im2col;  // Conv2d / WSConv2d: im2col + cuBLAS, or cuDNN
+  /// im2col: MiB of the column buffer all convolutions share (1 to 4096). Larger chunks make wider
+  /// GEMMs and fewer launches for more memory (docs/benchmarks.md times 16, 32 and 64).
+  int im2col_chunk_mib = 16;
 };
 
 template <class Net>
@@ -108,6 +111,7 @@ class model {
     layout.deferred_weight_gradients = false;  // this backend runs a Linear's dW GEMM at every step
     layout.psi_from_spike_bits = true;         // soft-reset neurons keep spike bits, not ψ
     layout.im2col_columns = options.convolutions == convolution_backend::im2col;  // cuDNN needs no columns
+    layout.im2col_chunk_floats = chunk_floats(options);
     layout.keep_output_of.assign(depth + 1, false);
     layout.untouched_outputs.assign(depth + 1, false);
     layout.untouched_gradients.assign(depth + 1, false);
@@ -454,7 +458,8 @@ class model {
   }
 
   context make_context(launch_counter& counter) const {
-    return context{stream_.get(), &blas_, &counter, options_.keep_fused_spikes, cudnn_.get(), reduction_};
+    return context{stream_.get(), &blas_, &counter, options_.keep_fused_spikes, cudnn_.get(), reduction_,
+                   chunk_floats(options_)};
   }
 
   /// Why the step does not write node `layer`'s output buffer, or null when it does.
@@ -474,6 +479,13 @@ class model {
   }
 
   float* slot(int k) const { return k < optimizer_slots_ ? slots_ + static_cast<long long>(k) * num_params_ : nullptr; }
+
+  static long long chunk_floats(const model_options& options) {
+    if (options.im2col_chunk_mib < 1 || options.im2col_chunk_mib > 4096)
+      throw std::invalid_argument("spikefuse: model_options::im2col_chunk_mib must be 1 to 4096 (MiB), not " +
+                                  std::to_string(options.im2col_chunk_mib));
+    return static_cast<long long>(options.im2col_chunk_mib) << 18;  // 2^20 bytes / 4 per float
+  }
 
   /// The most channels one channel reduction covers: a BatchNorm's, a convolution's output (its bias gradient).
   static int reduced_channels() {
