@@ -14,32 +14,53 @@
 
 namespace spikefuse::cpu {
 
+/// The output columns ox whose input column ox·s − p + j lies inside the plane, [first, last):
+/// the loops below copy or add that span without a bounds test per element.
+struct inside_span {
+  int first, last;
+};
+constexpr inside_span columns_inside(const conv_geometry& g, int j) {
+  const int low = g.padding - j;                 // ox·s ≥ p − j
+  const int high = g.in_w + g.padding - j - 1;   // ox·s ≤ w + p − j − 1
+  const int first = low <= 0 ? 0 : (low + g.stride - 1) / g.stride;
+  int last = high < 0 ? 0 : high / g.stride + 1;
+  if (last > g.out_w) last = g.out_w;
+  return {first, last > first ? last : first};
+}
+
 /// Lowers one sample x [C×H×W] into columns col[row·ld + pixel], row = (c·k + i)·k + j; zero padding.
 inline void im2col(const conv_geometry& g, const float* __restrict x, float* __restrict col, long long ld) {
-  const int k = g.kernel;
+  const int k = g.kernel, s = g.stride;
 #pragma omp parallel for schedule(static) if (static_cast<long long>(g.column_rows()) * g.out_pixels() > 65536)
   for (int row = 0; row < g.column_rows(); ++row) {
     const int c = row / (k * k), i = (row / k) % k, j = row % k;
     const float* plane = x + static_cast<long long>(c) * g.in_pixels();
     float* dst = col + row * ld;
+    const inside_span span = columns_inside(g, j);
     for (int oy = 0; oy < g.out_h; ++oy) {
-      const int iy = oy * g.stride - g.padding + i;
+      const int iy = oy * s - g.padding + i;
       float* line = dst + oy * g.out_w;
       if (iy < 0 || iy >= g.in_h) {
         for (int ox = 0; ox < g.out_w; ++ox) line[ox] = 0.f;
         continue;
       }
-      for (int ox = 0; ox < g.out_w; ++ox) {
-        const int ix = ox * g.stride - g.padding + j;
-        line[ox] = (ix >= 0 && ix < g.in_w) ? plane[iy * g.in_w + ix] : 0.f;
+      const float* src = plane + iy * g.in_w;
+      const int shift = j - g.padding;  // ix = ox·s + shift
+      for (int ox = 0; ox < span.first; ++ox) line[ox] = 0.f;
+      if (s == 1) {
+        for (int ox = span.first; ox < span.last; ++ox) line[ox] = src[ox + shift];
+      } else {
+        for (int ox = span.first; ox < span.last; ++ox) line[ox] = src[ox * s + shift];
       }
+      for (int ox = span.last; ox < g.out_w; ++ox) line[ox] = 0.f;
     }
   }
 }
 
-/// dx [C×H×W] += the columns folded back onto the pixels they were lowered from.
+/// dx [C×H×W] += the columns folded back onto the pixels they were lowered from. Each pixel adds
+/// its (i, j) entries in that order, whatever the spans: the sums are the same bit for bit.
 inline void col2im_add(const conv_geometry& g, const float* __restrict col, long long ld, float* __restrict dx) {
-  const int k = g.kernel;
+  const int k = g.kernel, s = g.stride;
   // One thread per channel: the k² rows of a channel write the same plane.
 #pragma omp parallel for schedule(static) if (static_cast<long long>(g.column_rows()) * g.out_pixels() > 65536)
   for (int c = 0; c < g.in_c; ++c) {
@@ -47,12 +68,17 @@ inline void col2im_add(const conv_geometry& g, const float* __restrict col, long
     for (int i = 0; i < k; ++i)
       for (int j = 0; j < k; ++j) {
         const float* src = col + ((c * k + i) * k + j) * ld;
+        const inside_span span = columns_inside(g, j);
+        const int shift = j - g.padding;
         for (int oy = 0; oy < g.out_h; ++oy) {
-          const int iy = oy * g.stride - g.padding + i;
+          const int iy = oy * s - g.padding + i;
           if (iy < 0 || iy >= g.in_h) continue;
-          for (int ox = 0; ox < g.out_w; ++ox) {
-            const int ix = ox * g.stride - g.padding + j;
-            if (ix >= 0 && ix < g.in_w) plane[iy * g.in_w + ix] += src[oy * g.out_w + ox];
+          float* line = plane + iy * g.in_w;
+          const float* from = src + oy * g.out_w;
+          if (s == 1) {
+            for (int ox = span.first; ox < span.last; ++ox) line[ox + shift] += from[ox];
+          } else {
+            for (int ox = span.first; ox < span.last; ++ox) line[ox * s + shift] += from[ox];
           }
         }
       }
