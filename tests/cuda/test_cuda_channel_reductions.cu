@@ -24,11 +24,14 @@
 #include <spikefuse/backend/cuda/device_memory.cuh>
 #include <spikefuse/backend/cuda/stream.cuh>
 
+#include "../support/device_test.cuh"
 #include "../support/expect.hpp"
 
 namespace sf = spikefuse;
+using spikefuse::testing::download;
 using spikefuse::testing::expect;
-using spikefuse::testing::failures;
+using spikefuse::testing::same_bits;
+using spikefuse::testing::upload;
 namespace sfc = spikefuse::cuda;
 
 namespace {
@@ -36,20 +39,6 @@ namespace {
 constexpr float kMomentum = 0.1f, kEps = 1e-5f;
 using BN = sf::BatchNorm2d<sf::batch_norm_opts{.momentum = kMomentum, .eps = kEps}>;
 
-std::vector<float> download(const sfc::device_array<float>& a) {
-  std::vector<float> h(a.size());
-  SF_CUDA_CHECK(cudaMemcpy(h.data(), a.data(), a.size() * sizeof(float), cudaMemcpyDeviceToHost));
-  return h;
-}
-/// Complete before it returns: a pageable copy on the legacy stream is not ordered with the
-/// test's non-blocking stream.
-void upload(sfc::device_array<float>& a, const std::vector<float>& h) {
-  SF_CUDA_CHECK(cudaMemcpy(a.data(), h.data(), h.size() * sizeof(float), cudaMemcpyHostToDevice));
-  SF_CUDA_CHECK(cudaDeviceSynchronize());
-}
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
 /// Elements where |a − b| > tol·max(1, |b|).
 long long mismatches(const std::vector<float>& a, const std::vector<float>& b, float tol) {
   if (a.size() != b.size()) return -1;
@@ -255,18 +244,9 @@ void check_channel_sum(int batch, unsigned seed, const sfc::context& ctx, worksp
 }  // namespace
 
 int main() {
-  if (sf::cuda::device_count() == 0) {
-    std::printf("no CUDA device: nothing to run (%s)\n", sf::cuda::no_device_reason().c_str());
-    return 0;
-  }
-  std::printf("device: %s\n", sf::cuda::device_description().c_str());
-  try {
-    sfc::stream s;
-    sfc::blas_handle blas(s.get(), sfc::gemm_precision::fp32);
-    sfc::launch_counter launches;
+  return spikefuse::testing::run_device_checks([](sfc::context& ctx) {
     constexpr int most_channels = 512;
     workspace w(most_channels);
-    sfc::context ctx{s.get(), &blas, &launches};
     ctx.reduction = w.view(most_channels);
     check_batch_norm<3, 7, 7>(5, 1u, ctx, w);      // 245 per channel: shorter than a block, one range
     check_batch_norm<64, 32, 32>(16, 2u, ctx, w);  // 16,384: 4 ranges of 4,096
@@ -277,10 +257,5 @@ int main() {
     check_channel_sum<6, 5, 5>(3, 6u, ctx, w);
     check_channel_sum<64, 32, 32>(16, 7u, ctx, w);
     check_channel_sum<3, 30, 30>(100, 8u, ctx, w);
-  } catch (const std::exception& e) {
-    std::printf("FAIL exception: %s\n", e.what());
-    return 1;
-  }
-  std::printf("%s: %d failures\n", failures ? "FAIL" : "ok", failures);
-  return failures ? 1 : 0;
+  });
 }

@@ -21,30 +21,17 @@
 #include <spikefuse/backend/cuda/device_memory.cuh>
 #include <spikefuse/backend/cuda/stream.cuh>
 
+#include "../support/device_test.cuh"
 #include "../support/expect.hpp"
 
 namespace sf = spikefuse;
+using spikefuse::testing::download;
 using spikefuse::testing::expect;
-using spikefuse::testing::failures;
+using spikefuse::testing::same_bits;
+using spikefuse::testing::upload;
 namespace sfc = spikefuse::cuda;
 
 namespace {
-
-
-std::vector<float> download(const sfc::device_array<float>& a) {
-  std::vector<float> h(a.size());
-  SF_CUDA_CHECK(cudaMemcpy(h.data(), a.data(), a.size() * sizeof(float), cudaMemcpyDeviceToHost));
-  return h;
-}
-/// Complete before it returns: a pageable copy on the legacy stream is not ordered with the
-/// test's non-blocking stream.
-void upload(sfc::device_array<float>& a, const std::vector<float>& h) {
-  SF_CUDA_CHECK(cudaMemcpy(a.data(), h.data(), h.size() * sizeof(float), cudaMemcpyHostToDevice));
-  SF_CUDA_CHECK(cudaDeviceSynchronize());
-}
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
 
 /// One neuron layer's device state and buffers, keeping ψ or spike bits.
 struct neuron_run {
@@ -157,16 +144,7 @@ using spikes_port = sf::port<sf::shape{C, H, W}, sf::signal::spikes, true>;
 }  // namespace
 
 int main() {
-  if (sf::cuda::device_count() == 0) {
-    std::printf("no CUDA device: nothing to run (%s)\n", sf::cuda::no_device_reason().c_str());
-    return 0;
-  }
-  std::printf("device: %s\n", sf::cuda::device_description().c_str());
-  try {
-    sfc::stream s;
-    sfc::blas_handle blas(s.get(), sfc::gemm_precision::fp32);
-    sfc::launch_counter launches;
-    const sfc::context ctx{s.get(), &blas, &launches};
+  return spikefuse::testing::run_device_checks([](sfc::context& ctx) {
     using Ottt = sf::OTTTLIF<>;
     using Sltt = sf::SLTTPaperLIF;
     // Element counts: one partial thread (n = 5), a partial warp (33), a partial block (1027), and
@@ -184,10 +162,5 @@ int main() {
     check_pooled<Sltt, sf::AvgPool2d<3>, spikes_port<2, 7, 7>>(9, 3, 10u, ctx);             // 3×3: 9 → 16 bits
     check_pooled<Ottt, sf::AdaptiveAvgPool2d<2, 3>, spikes_port<2, 6, 6>>(10, 3, 11u, ctx); // 3×2: 6 → 8 bits
     check_pooled<Ottt, sf::AdaptiveAvgPool2d<1>, spikes_port<4, 4, 4>>(70, 3, 12u, ctx);    // 4×4: 16 bits
-  } catch (const std::exception& e) {
-    std::printf("FAIL exception: %s\n", e.what());
-    return 1;
-  }
-  std::printf("%s: %d failures\n", failures ? "FAIL" : "ok", failures);
-  return failures ? 1 : 0;
+  });
 }
