@@ -58,7 +58,7 @@ row bench_network(const char* name, int T, sfc::gemm_precision precision,
   row r;
   r.network = name;
   r.T = T;
-  r.im2col_mib = im2col_mib;
+  r.im2col_mib = convolutions == sfc::convolution_backend::im2col ? im2col_mib : 0;  // cuDNN: no columns
   r.precision = precision == sfc::gemm_precision::tf32 ? "tf32" : "fp32";
   r.convolutions = convolutions == sfc::convolution_backend::cudnn ? "cudnn" : "im2col";
   std::mt19937 rng(5);

@@ -168,6 +168,8 @@ int main(int argc, char** argv) {
     }
     if (o.batch < 1 || o.T < 1 || o.reps < 1 || o.warmup < 0) throw sf::io::flag_error("batch, T and reps must be positive");
     if (o.device != "cpu" && o.device != "cuda") throw sf::io::flag_error("--device must be cpu or cuda");
+    if (o.im2col_mib != 16 && (o.device != "cuda" || o.conv != "im2col"))
+      throw sf::io::flag_error("--im2col-mib applies to --device cuda --conv im2col only");
   } catch (const sf::io::flag_error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;

@@ -165,6 +165,7 @@ int main() {
   check_geometry<sf::conv_geometry{2, 5, 4, 3, 7, 6, 3, 1, 2}>("2x5x4 -> 3, k3 p2", 3);
   check_geometry<sf::conv_geometry{3, 11, 10, 2, 4, 4, 3, 3, 1}>("3x11x10 -> 2, k3 s3 p1", 2);
   check_geometry<sf::conv_geometry{1, 3, 3, 2, 3, 3, 5, 1, 2}>("1x3x3 -> 2, k5 p2 (window over the plane)", 2);
+  check_geometry<sf::conv_geometry{2, 2, 2, 3, 2, 2, 7, 1, 3}>("2x2x2 -> 3, k7 p3 (padding over the plane)", 3);
   // 32x32x32 -> 32, k3 p1: 12 samples per chunk, so batch 30 is chunks of 12, 12 and 6.
   check_geometry<sf::conv_geometry{32, 32, 32, 32, 32, 32, 3, 1, 1}>("32x32x32 -> 32, k3 p1 (chunked)", 30);
   std::printf("%s: %d failed checks\n", failures ? "FAILED" : "PASSED", failures);

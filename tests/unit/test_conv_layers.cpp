@@ -123,6 +123,53 @@ BOOST_AUTO_TEST_CASE(conv_matches_direct_convolution_over_several_column_chunks)
   BOOST_TEST(max_abs_diff(grad_in.data(), expect_in) < 1e-4);
 }
 
+// im2col and col2im_add copy or add whole in-plane spans of a row: against the per-element
+// definition, bit for bit, with a canary in each row's slack that no write may touch.
+BOOST_AUTO_TEST_CASE(im2col_and_col2im_equal_their_definition_at_the_edges) {
+  const sf::conv_geometry geometries[] = {
+      {2, 5, 4, 3, 7, 6, 3, 1, 2},     // padding 2 with a 3×3 window
+      {3, 11, 10, 2, 4, 4, 3, 3, 1},   // stride 3: kernel columns between the strides
+      {1, 3, 3, 2, 3, 3, 5, 1, 2},     // the window wider than the plane
+      {1, 1, 1, 2, 1, 1, 5, 1, 2},     // a 1×1 plane under a 5×5 window: no column of j = 0 inside
+      {2, 2, 2, 3, 2, 2, 7, 1, 3},     // the same with 7×7 and padding 3
+      {4, 9, 7, 2, 5, 4, 3, 2, 1},     // stride 2, padding 1
+  };
+  constexpr float canary = -123.f;
+  for (const auto& g : geometries) {
+    const int pixels = g.out_pixels(), slack = 5;
+    const long long ld = pixels + slack;
+    const auto x = random_vector(static_cast<std::size_t>(g.in_c) * g.in_pixels(), 11);
+    std::vector<float> col(static_cast<std::size_t>(g.column_rows() * ld), canary), expected = col;
+    for (int row = 0; row < g.column_rows(); ++row) {
+      const int c = row / (g.kernel * g.kernel), i = (row / g.kernel) % g.kernel, j = row % g.kernel;
+      for (int oy = 0; oy < g.out_h; ++oy)
+        for (int ox = 0; ox < g.out_w; ++ox) {
+          const int iy = oy * g.stride - g.padding + i, ix = ox * g.stride - g.padding + j;
+          const bool inside = iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w;
+          expected[static_cast<std::size_t>(row * ld + oy * g.out_w + ox)] =
+              inside ? x[static_cast<std::size_t>((c * g.in_h + iy) * g.in_w + ix)] : 0.f;
+        }
+    }
+    sf::cpu::im2col(g, x.data(), col.data(), ld);
+    BOOST_TEST(col == expected, "im2col, k" << g.kernel << " s" << g.stride << " p" << g.padding);
+    // col2im_add onto a nonzero dx, in the definition's order (c, i, j, oy, ox).
+    const auto start = random_vector(x.size(), 12);
+    std::vector<float> dx = start, dx_expected = start;
+    for (int c = 0; c < g.in_c; ++c)
+      for (int i = 0; i < g.kernel; ++i)
+        for (int j = 0; j < g.kernel; ++j)
+          for (int oy = 0; oy < g.out_h; ++oy)
+            for (int ox = 0; ox < g.out_w; ++ox) {
+              const int iy = oy * g.stride - g.padding + i, ix = ox * g.stride - g.padding + j;
+              if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w) continue;
+              dx_expected[static_cast<std::size_t>((c * g.in_h + iy) * g.in_w + ix)] +=
+                  expected[static_cast<std::size_t>(((c * g.kernel + i) * g.kernel + j) * ld + oy * g.out_w + ox)];
+            }
+    sf::cpu::col2im_add(g, expected.data(), ld, dx.data());
+    BOOST_TEST(dx == dx_expected, "col2im_add, k" << g.kernel << " s" << g.stride << " p" << g.padding);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(pooling_windows_follow_pytorch) {
   // avg_pool2d(k 3, s 2, p 1) on 5 positions: windows [0,2) [1,4) [3,5), divisors 3 (padding counts) each.
   const auto w0 = sf::pooling::fixed_window(0, 5, 3, 2, 1), w2 = sf::pooling::fixed_window(2, 5, 3, 2, 1);

@@ -15,8 +15,8 @@ struct conv_geometry {
   SF_HOST_DEVICE constexpr int out_pixels() const { return out_h * out_w; }
   SF_HOST_DEVICE constexpr int in_pixels() const { return in_h * in_w; }
 
-  /// The column buffer's default size: 16 MiB of floats (chosen on the CPU; the CUDA backend takes
-  /// its size from cuda::model_options::im2col_chunk_mib).
+  /// The default cap on a chunk's columns and gathered ∂: 2^22 floats, 16 MiB (chosen on the CPU;
+  /// the CUDA backend takes it from cuda::model_options::im2col_chunk_mib).
   static constexpr long long default_chunk_floats = 1LL << 22;
 
   /// Samples lowered to columns at once: as many as fit `budget` floats of columns plus gathered

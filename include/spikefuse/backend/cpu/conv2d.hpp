@@ -22,7 +22,9 @@ struct inside_span {
 constexpr inside_span columns_inside(const conv_geometry& g, int j) {
   const int low = g.padding - j;                 // ox·s ≥ p − j
   const int high = g.in_w + g.padding - j - 1;   // ox·s ≤ w + p − j − 1
-  const int first = low <= 0 ? 0 : (low + g.stride - 1) / g.stride;
+  // A padding wider than the plane can put every output column of a kernel column outside it.
+  int first = low <= 0 ? 0 : (low + g.stride - 1) / g.stride;
+  if (first > g.out_w) first = g.out_w;
   int last = high < 0 ? 0 : high / g.stride + 1;
   if (last > g.out_w) last = g.out_w;
   return {first, last > first ? last : first};

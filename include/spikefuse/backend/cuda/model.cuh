@@ -60,8 +60,9 @@ struct model_options {
   bool keep_outputs = false;  // every stored output in a buffer of its own for the whole step (output_of); off: shared by liveness
   bool share_buffers = true;  // off: no buffer shared by liveness at all (the layout before sharing; a reference for tests)
   convolution_backend convolutions = convolution_backend::im2col;  // Conv2d / WSConv2d: im2col + cuBLAS, or cuDNN
-  /// im2col: MiB of the column buffer all convolutions share (1 to 4096). Larger chunks make wider
-  /// GEMMs and fewer launches for more memory (docs/benchmarks.md times 16, 32 and 64).
+  /// im2col: the cap, in MiB (1 to 4096), on a chunk's columns and gathered ∂ in the buffer all
+  /// convolutions share (one sample's always fit, even above it). Larger chunks make wider GEMMs and
+  /// fewer launches for more memory (bench/cuda_conv_train_step.cu times 16, 32 and 64).
   int im2col_chunk_mib = 16;
 };
 
