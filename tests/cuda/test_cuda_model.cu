@@ -684,6 +684,18 @@ void check_cuda_layout() {
     refused = true;
   }
   expect(refused, "im2col_chunk_mib = 0 is refused");
+  // A 1×1 stride-2 convolution from 512 channels reads 4·512 input floats per 520 column floats: a
+  // 4096-MiB chunk of 2,016 samples would index 4.2·10⁹ inputs, past 32 bits. Refused when planned.
+  using WideInputNet = sf::Network<sf::Input<512, 64, 64>, sf::Conv2d<8, 1, sf::conv_opts{.stride = 2}>, sf::SLTTLIF<>,
+                                   sf::Flatten, sf::Linear<10>>;
+  bool too_large = false;
+  try {
+    (void)sf::cuda::model<WideInputNet>::plan_for(2048, 2, sf::cuda::model_options{.im2col_chunk_mib = 4096});
+  } catch (const std::length_error&) {
+    too_large = true;
+  }
+  expect(too_large && sf::cuda::model<WideInputNet>::plan_for(2048, 2).scratch_floats() > 0,
+         "a chunk budget whose chunks index past 32 bits is refused when planned; the default is not");
 }
 
 }  // namespace

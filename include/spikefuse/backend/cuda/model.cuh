@@ -129,7 +129,9 @@ class model {
   }
   /// The memory plan this backend allocates for `max_batch` (host only: no device needed).
   static memory_plan plan_for(int max_batch, int optimizer_slots, const model_options& options = {}) {
-    return make_plan<Net>(checked_batch(max_batch), 0, checked_slots(optimizer_slots), layout_options(options));
+    const int batch = checked_batch(max_batch);
+    if (options.convolutions == convolution_backend::im2col) check_convolution_chunks(batch, chunk_floats(options));
+    return make_plan<Net>(batch, 0, checked_slots(optimizer_slots), layout_options(options));
   }
 
   model(const model&) = delete;
@@ -480,6 +482,18 @@ class model {
   }
 
   float* slot(int k) const { return k < optimizer_slots_ ? slots_ + static_cast<long long>(k) * num_params_ : nullptr; }
+
+  /// Every convolution's im2col chunk at this batch and budget is indexed in 32 bits: a budget too
+  /// large for that is refused when the model is planned, not in its first step.
+  static void check_convolution_chunks(int batch, long long chunk_floats) {
+    for_each_layer([&]<std::size_t I>() {
+      using L = typename Net::template layer_at<I>;
+      if constexpr (is_conv<L>) {
+        constexpr conv_geometry g = conv_geometry_of<L, in_port<I>, out_port<I>>();
+        check_chunk_indexing<g>(batch, chunk_floats);
+      }
+    });
+  }
 
   static long long chunk_floats(const model_options& options) {
     if (options.im2col_chunk_mib < 1 || options.im2col_chunk_mib > 4096)
