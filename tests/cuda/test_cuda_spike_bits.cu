@@ -29,6 +29,7 @@ using spikefuse::testing::download;
 using spikefuse::testing::expect;
 using spikefuse::testing::same_bits;
 using spikefuse::testing::upload;
+using spikefuse::testing::upload_random;
 namespace sfc = spikefuse::cuda;
 
 namespace {
@@ -69,11 +70,8 @@ void check_plain(int batch, int steps, std::uint32_t seed, const sfc::context& c
   for (std::uint32_t fill : {0u, 1u}) {
     neuron_run with_psi(n, 1, Features, false, fill), with_bits(n, sf::lif::spike_bit_words(n), Features, true, fill);
     for (int t = 0; t < steps; ++t) {
-      std::vector<float> h_x(n), h_g(n);
-      for (auto& e : h_x) e = current(rng);
-      for (auto& e : h_g) e = gradient(rng);
-      upload(x, h_x);
-      upload(grad, h_g);
+      upload_random(x, current, rng);
+      upload_random(grad, gradient, rng);
       for (neuron_run* r : {&with_psi, &with_bits}) {
         const sfc::fused_scale scale{2.74f, r->scaled.data(), Neuron::keeps_trace ? r->scaled_trace.data() : nullptr};
         sfc::lif_forward<Neuron, Features, Scaled>(ctx, sf::phase::train, n, x.data(), Bias ? bias.data() : nullptr, r->v.data(),
@@ -116,11 +114,8 @@ void check_pooled(int planes, int steps, std::uint32_t seed, const sfc::context&
     neuron_run with_psi(n, 1, 1, false, fill), with_bits(n, sf::lif::spike_bit_words(planes * T::spike_bits_per_plane), 1, true, fill);
     sfc::device_array<float> pooled_a(m), pooled_b(m), pooled_trace_a(m), pooled_trace_b(m);
     for (int t = 0; t < steps; ++t) {
-      std::vector<float> h_x(n), h_g(m);
-      for (auto& e : h_x) e = current(rng);
-      for (auto& e : h_g) e = gradient(rng);
-      upload(x, h_x);
-      upload(grad_pooled, h_g);
+      upload_random(x, current, rng);
+      upload_random(grad_pooled, gradient, rng);
       for (auto [r, pooled, pooled_trace] : {std::tuple{&with_psi, &pooled_a, &pooled_trace_a}, std::tuple{&with_bits, &pooled_b, &pooled_trace_b}}) {
         const sf::neuron_pool::forward_buffers b{x.data(), r->v.data(), Neuron::keeps_trace ? r->trace.data() : nullptr,
                                                  r->bits ? nullptr : r->psi.data(), r->spikes.data(), pooled->data(),

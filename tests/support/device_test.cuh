@@ -28,6 +28,14 @@ inline void upload(cuda::device_array<float>& a, const std::vector<float>& h) {
   SF_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
+/// One draw of `distribution` for every element of `a`, uploaded.
+template <class Distribution, class Rng>
+void upload_random(cuda::device_array<float>& a, Distribution& distribution, Rng& rng) {
+  std::vector<float> h(a.size());
+  for (auto& e : h) e = distribution(rng);
+  upload(a, h);
+}
+
 inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }

@@ -23,15 +23,15 @@ __global__ void __launch_bounds__(reduce_threads)
                                  float* saved_inv_std, int batch, channel_split split, channel_workspace workspace,
                                  float momentum, float eps) {
   __shared__ double shared[reduce_threads];
-  const int c = blockIdx.y, part = blockIdx.x;
+  const int c = blockIdx.y;
   const int count = batch * Plane;
   const double shift = in[channel_element<Channels, Plane>(0, c)];
   double sums[2] = {0.0, 0.0};
-  for (int j = split.begin(part) + threadIdx.x, end = split.end(part, count); j < end; j += reduce_threads) {
-    const double d = in[channel_element<Channels, Plane>(j, c)] - shift;
+  for_each_in_range<Channels, Plane>(split, batch, [&](long long at) {
+    const double d = in[at] - shift;
     sums[0] += d;
     sums[1] += d * d;
-  }
+  });
   if (!channel_reduce(sums, workspace, shared) || threadIdx.x != 0) return;
   const auto m = moments_from_shifted_sums(shift, sums[0], sums[1], static_cast<double>(count));
   saved_mean[c] = static_cast<float>(m.mean);
@@ -63,10 +63,7 @@ __global__ void __launch_bounds__(reduce_threads)
   }
   const float alpha = inv_std * weight[c];
   const float shift = bias[c] - mean * alpha;
-  for (int j = split.begin(part) + threadIdx.x, end = split.end(part, batch * Plane); j < end; j += reduce_threads) {
-    const long long at = channel_element<Channels, Plane>(j, c);
-    out[at] = __fadd_rn(__fmul_rn(in[at], alpha), shift);
-  }
+  for_each_in_range<Channels, Plane>(split, batch, [&](long long at) { out[at] = __fadd_rn(__fmul_rn(in[at], alpha), shift); });
 }
 
 /// Σ∂y and Σ∂y·(x − μ) of channel blockIdx.y; the channel's last block adds ∂β += Σ∂y and
@@ -77,14 +74,13 @@ __global__ void __launch_bounds__(reduce_threads)
                                     const float* saved_inv_std, float* grad_weight, float* grad_bias, int batch,
                                     channel_split split, channel_workspace workspace) {
   __shared__ double shared[reduce_threads];
-  const int c = blockIdx.y, part = blockIdx.x;
+  const int c = blockIdx.y;
   const float mean = saved_mean[c];
   double sums[2] = {0.0, 0.0};  // Σ∂y, Σ∂y·(x − μ)
-  for (int j = split.begin(part) + threadIdx.x, end = split.end(part, batch * Plane); j < end; j += reduce_threads) {
-    const long long at = channel_element<Channels, Plane>(j, c);
+  for_each_in_range<Channels, Plane>(split, batch, [&](long long at) {
     sums[0] += grad_out[at];
     sums[1] += static_cast<double>(in[at] - mean) * grad_out[at];
-  }
+  });
   if (!channel_reduce(sums, workspace, shared) || threadIdx.x != 0) return;
   grad_weight[c] += static_cast<float>(sums[1] * saved_inv_std[c]);
   grad_bias[c] += static_cast<float>(sums[0]);
@@ -97,18 +93,17 @@ __global__ void __launch_bounds__(reduce_threads)
     batch_norm_input_grad_kernel(const float* in, const float* grad_out, float* grad_in, const float* weight,
                                  const float* saved_mean, const float* saved_inv_std, const double* totals, int batch,
                                  channel_split split) {
-  const int c = blockIdx.y, part = blockIdx.x;
+  const int c = blockIdx.y;
   const int count = batch * Plane;
   const float mean = saved_mean[c], inv_std = saved_inv_std[c];
   const double grad_sum = totals[2 * c], dot = totals[2 * c + 1];
   const float k = static_cast<float>(dot * inv_std * inv_std / static_cast<double>(count));
   const float grad_mean = static_cast<float>(grad_sum / static_cast<double>(count));
   const float scale = inv_std * weight[c];
-  for (int j = split.begin(part) + threadIdx.x, end = split.end(part, count); j < end; j += reduce_threads) {
-    const long long at = channel_element<Channels, Plane>(j, c);
+  for_each_in_range<Channels, Plane>(split, batch, [&](long long at) {
     const float centred = __fmul_rn(in[at] - mean, k);
     grad_in[at] = __fmul_rn(grad_out[at] - grad_mean - centred, scale);
-  }
+  });
 }
 
 /// The launches of one BatchNorm2d direction, on the split the layer uses or on one given (tests).

@@ -126,12 +126,10 @@ template <int Channels, int Pixels>
 __global__ void __launch_bounds__(reduce_threads)
     channel_sum_kernel(const float* grad_out, float* grad_bias, int batch, channel_split split, channel_workspace workspace) {
   __shared__ double shared[reduce_threads];
-  const int o = blockIdx.y, part = blockIdx.x;
   double sum[1] = {0.0};
-  for (int j = split.begin(part) + threadIdx.x, end = split.end(part, batch * Pixels); j < end; j += reduce_threads)
-    sum[0] += grad_out[channel_element<Channels, Pixels>(j, o)];
+  for_each_in_range<Channels, Pixels>(split, batch, [&](long long at) { sum[0] += grad_out[at]; });
   if (channel_reduce(sum, workspace, shared) && threadIdx.x == 0)
-    grad_bias[o] += static_cast<float>(sum[0]);  // parameter gradients ACCUMULATE
+    grad_bias[blockIdx.y] += static_cast<float>(sum[0]);  // parameter gradients ACCUMULATE
 }
 
 /// A chunk's columns and its NCHW slices are indexed in 32 bits by the kernels above.

@@ -119,6 +119,15 @@ struct channel_workspace {
 };
 
 #ifdef __CUDACC__
+/// f(offset) for the NCHW offset of every element of this block's range of channel blockIdx.y, this
+/// thread's share (every reduce_threads-th), on a grid of (parts, channels) blocks (channel_grid).
+template <int Channels, int Plane, class F>
+__device__ void for_each_in_range(const channel_split& split, int batch, F&& f) {
+  const int c = blockIdx.y, part = blockIdx.x;
+  for (int j = split.begin(part) + threadIdx.x, end = split.end(part, batch * Plane); j < end; j += reduce_threads)
+    f(channel_element<Channels, Plane>(j, c));
+}
+
 /// Adds the block's N per-thread `sums` of its range to the channel's partials.
 /// Returns true in the channel's last block to finish (uniform within the block); there every
 /// thread's `sums` holds the channel totals, added in part order, and workspace.totals[c] too.
