@@ -148,7 +148,7 @@ BOOST_AUTO_TEST_CASE(every_neuron_case_matches_spikingjelly) {
       BOOST_TEST(o.trace_mismatches == 0);
       BOOST_TEST(o.eval_mismatches == 0);
       // ψ and ∂x are a few float operations; SpikingJelly computes the same formulas, sometimes in
-      // another order or with libm vs. Sleef exp: a few ulp, far below the 1e-5 bound.
+      // another order, and with spikefuse's exp where PyTorch uses Sleef's: a few ulp, far below the 1e-5 bound.
       BOOST_TEST(o.grad_rel_error <= 1e-5);
       // A soft reset keeps spike bits, not ψ: the recomputed ψ gives the same ∂x to the last bit.
       BOOST_TEST(o.bits_mismatches == (soft ? 0 : -1));

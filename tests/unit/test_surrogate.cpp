@@ -1,9 +1,13 @@
-// Surrogates: g'(x) against central finite differences of the primitive g(x), and the shared neuron math.
+// Surrogates: g'(x) against central finite differences of the primitive g(x), the shared neuron math, and
+// the host exp the surrogates evaluate.
 #define BOOST_TEST_MODULE surrogate
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <tuple>
 
 #include "spikefuse/neuron/lif.hpp"
@@ -118,4 +122,46 @@ BOOST_AUTO_TEST_CASE(class_defaults_differ_like_spikingjelly) {
   BOOST_TEST(!sf::SLTTPaperLIF::params.decay_input);
   BOOST_TEST(sf::SLTTPaperLIF::params.reset.soft);
   BOOST_TEST(sf::SLTTPaperLIF::surrogate_type::derivative(0.5f) == 0.5f);  // triangle
+}
+
+// math::exp on the host is spikefuse's own (core/math.hpp: glibc's expf does not vectorise). It
+// must stay within one ulp of the correctly rounded e^x over the whole range where e^x is neither 0
+// nor inf, including the subnormal results, and round like expf at the edges.
+static_assert(sf::math::exp(0.f) == 1.f);  // constexpr, like the neuron math that calls it
+
+BOOST_AUTO_TEST_CASE(host_exp_is_within_one_ulp_of_the_correctly_rounded_value) {
+  long long checked = 0, correctly_rounded = 0, beyond_one_ulp = 0;
+  float worst_x = 0.f;
+  // Every 997th float of [−110, 110]: about 2 million arguments, every exponent and mantissa pattern.
+  for (std::uint64_t bits = 0; bits <= 0xffffffffull; bits += 997) {
+    const float x = std::bit_cast<float>(static_cast<std::uint32_t>(bits));
+    if (!(std::fabs(x) <= 110.f)) continue;
+    const float got = sf::math::exp(x);
+    const float exact = static_cast<float>(std::exp(static_cast<double>(x)));
+    ++checked;
+    if (got == exact) {
+      ++correctly_rounded;
+      continue;
+    }
+    // One ulp of the correctly rounded result: the gap to its neighbour away from zero (the subnormal
+    // spacing below FLT_MIN, and 0 has a neighbour too).
+    const float ulp = std::nextafter(exact, std::numeric_limits<float>::infinity()) - exact;
+    if (!(std::fabs(got - exact) <= ulp) || std::isinf(exact)) {
+      if (beyond_one_ulp++ == 0) worst_x = x;
+    }
+  }
+  BOOST_TEST(checked > 2'000'000);
+  BOOST_TEST(beyond_one_ulp == 0, "first argument beyond one ulp: " << worst_x);
+  BOOST_TEST(correctly_rounded >= checked * 99 / 100);  // 99.2 % measured over every 7th float
+
+  const float inf = std::numeric_limits<float>::infinity();
+  BOOST_TEST(sf::math::exp(-inf) == 0.f);
+  BOOST_TEST(sf::math::exp(inf) == inf);
+  BOOST_TEST(std::isnan(sf::math::exp(std::numeric_limits<float>::quiet_NaN())));
+  BOOST_TEST(sf::math::exp(88.72f) == std::exp(88.72f));  // just below FLT_MAX
+  BOOST_TEST(sf::math::exp(88.73f) == inf);
+  BOOST_TEST(sf::math::exp(-103.f) == std::numeric_limits<float>::denorm_min());  // e^−103 ≈ 1.3·2^−149
+  BOOST_TEST(sf::math::exp(-104.f) == 0.f);
+  BOOST_TEST(sf::math::exp(1.f) == 2.7182817f);
+  BOOST_TEST(sf::math::exp(-1.f) == 0.36787945f);
 }
