@@ -1,11 +1,12 @@
 // Convolutional layers on the CPU backend against direct formulas: conv forward/backward over several
-// column chunks, pooling windows and the max-pool tie rule, Dropout2d masks, batch norm, weight
-// standardisation, and residual blocks (graph, accumulated gradients) by finite differences.
+// column chunks, pooling windows and the max-pool tie rule, Dropout2d masks, batch norm and its
+// double channel sums, weight standardisation, and residual blocks (graph, accumulated gradients) by finite differences.
 #define BOOST_TEST_MODULE conv_layers
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "spikefuse/models/ottt_vgg11_ws.hpp"
 #include "spikefuse/models/sltt_resnet18.hpp"
 #include "spikefuse/models/sltt_vgg11_bn.hpp"
+#include "spikefuse/backend/cpu/double_sums.hpp"
 #include "spikefuse/spikefuse.hpp"
 
 namespace sf = spikefuse;
@@ -311,6 +313,32 @@ BOOST_AUTO_TEST_CASE(batch_norm_normalises_with_batch_statistics_and_updates_run
   m.forward(sf::phase::eval);
   BOOST_TEST(std::fabs(m.output_of(1)[0] - (x[0] - running[0]) / std::sqrt(running[2] + 1e-5)) < 1e-5);
   BOOST_TEST((std::vector<float>(m.statistics().begin(), m.statistics().end()) == running));
+}
+
+// BatchNorm's and the bias gradient's channel sums: eight partial sums per sum, over planes of any
+// length (tails shorter than eight), several planes per channel.
+BOOST_AUTO_TEST_CASE(double_sums_equal_one_long_double_sum) {
+  for (const int plane : {0, 1, 7, 8, 9, 15, 16, 17, 49, 1000}) {
+    const auto x = random_vector(3 * plane + 1, 400 + plane, -2.f, 3.f);
+    sf::cpu::double_sums<2> sums;
+    long double plain = 0, absolute = 0, squares = 0;
+    for (int s = 0; s < 3; ++s) {
+      const float* part = x.data() + s * plane;
+      sums.add(plane, [part](long long p) { return std::array<double, 2>{part[p], static_cast<double>(part[p]) * part[p]}; });
+      for (int p = 0; p < plane; ++p) {
+        plain += part[p];
+        absolute += std::fabs(part[p]);
+        squares += static_cast<long double>(part[p]) * part[p];
+      }
+    }
+    const auto [sum, sum_of_squares] = sums.totals();
+    // Recursive summation's bound, n·u·Σ|term| (u = 2⁻⁵³): a term left out or added twice is far above it.
+    const long double u_n = 3 * plane * 0x1p-53L;
+    BOOST_TEST_CONTEXT("plane " << plane) {
+      BOOST_TEST(std::fabs(sum - plain) <= u_n * absolute);
+      BOOST_TEST(std::fabs(sum_of_squares - squares) <= u_n * squares);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(weight_standardisation_matches_its_formula) {

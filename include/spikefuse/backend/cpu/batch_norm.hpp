@@ -1,11 +1,13 @@
 // CPU BatchNorm2d: y = x·α + β' with α = γ/√(σ²_B + ε), β' = β − μ_B·α per channel; backward ∂x = (∂y − mean ∂y − x̂·mean(∂y·x̂))·γ/σ, ∂γ += Σ ∂y·x̂, ∂β += Σ ∂y.
 //
-// The order of operations and the double-precision channel sums follow PyTorch's CPU kernels, so
-// that the golden comparison measures the method, not rounding.
+// The order of operations follows PyTorch's CPU kernels and the channel sums are in double, so that
+// the golden comparison measures the method, not rounding.
 #pragma once
 
+#include <array>
 #include <cmath>
 
+#include "spikefuse/backend/cpu/double_sums.hpp"
 #include "spikefuse/backend/cpu/layer_impl.hpp"
 #include "spikefuse/layer/batch_norm.hpp"
 
@@ -27,17 +29,21 @@ struct batch_norm_layer_impl : stateless_layer {
     for (int c = 0; c < channels; ++c) {
       float mean, inv_std;
       if (batch_statistics) {
-        double sum = 0.0;
+        double_sums<1> sum;
         for (int s = 0; s < batch; ++s) {
           const float* x = in.out + (static_cast<long long>(s) * channels + c) * plane;
-          for (long long p = 0; p < plane; ++p) sum += x[p];
+          sum.add(plane, [x](long long p) { return std::array<double, 1>{x[p]}; });
         }
-        const double mean_d = sum / static_cast<double>(count);
-        double squares = 0.0;
+        const double mean_d = sum.totals()[0] / static_cast<double>(count);
+        double_sums<1> deviations;
         for (int s = 0; s < batch; ++s) {
           const float* x = in.out + (static_cast<long long>(s) * channels + c) * plane;
-          for (long long p = 0; p < plane; ++p) squares += (x[p] - mean_d) * (x[p] - mean_d);
+          deviations.add(plane, [x, mean_d](long long p) {
+            const double d = x[p] - mean_d;
+            return std::array<double, 1>{d * d};
+          });
         }
+        const double squares = deviations.totals()[0];
         mean = static_cast<float>(mean_d);
         inv_std = static_cast<float>(1.0 / std::sqrt(squares / static_cast<double>(count) + BN::eps));
         const double unbiased = count > 1 ? squares / static_cast<double>(count - 1) : squares;
@@ -68,14 +74,16 @@ struct batch_norm_layer_impl : stateless_layer {
     for (int c = 0; c < channels; ++c) {
       const float mean = b.saved[c];
       const float inv_std = b.saved[channels + c];
-      double grad_sum = 0.0, dot = 0.0;
+      double_sums<2> sums;  // Σ ∂y and Σ (x − μ)·∂y
       for (int s = 0; s < batch; ++s) {
         const long long at = (static_cast<long long>(s) * channels + c) * plane;
-        for (long long p = 0; p < plane; ++p) {
-          grad_sum += b.grad_out[at + p];
-          dot += static_cast<double>(in.out[at + p] - mean) * b.grad_out[at + p];
-        }
+        const float* x = in.out + at;
+        const float* grad_y = b.grad_out + at;
+        sums.add(plane, [x, grad_y, mean](long long p) {
+          return std::array<double, 2>{grad_y[p], static_cast<double>(x[p] - mean) * grad_y[p]};
+        });
       }
+      const auto [grad_sum, dot] = sums.totals();
       if constexpr (GradToInput) {
         const float k = static_cast<float>(dot * inv_std * inv_std / static_cast<double>(count));
         const float grad_mean = static_cast<float>(grad_sum / static_cast<double>(count));

@@ -6,7 +6,10 @@
 // plan keeps one shared column buffer, not one per layer.
 #pragma once
 
+#include <array>
+
 #include "spikefuse/backend/cpu/blas.hpp"
+#include "spikefuse/backend/cpu/double_sums.hpp"
 #include "spikefuse/backend/cpu/layer_impl.hpp"
 #include "spikefuse/backend/cpu/weight_standardization.hpp"
 #include "spikefuse/layer/conv2d.hpp"
@@ -141,14 +144,15 @@ inline void conv2d_backward(const conv_geometry& g, int batch, const float* kept
     }
   });
   if (grad_bias) {
-    // This step's sum over the batch first, then added: autograd's rounding.
+    // This step's sum over the batch first (in double), then added: autograd's rounding.
+#pragma omp parallel for schedule(static) if (static_cast<long long>(batch) * g.out_c * pixels > 65536)
     for (int o = 0; o < g.out_c; ++o) {
-      double step_sum = 0.0;
+      double_sums<1> step_sum;
       for (int b = 0; b < batch; ++b) {
         const float* src = grad_out + (static_cast<long long>(b) * g.out_c + o) * pixels;
-        for (int p = 0; p < pixels; ++p) step_sum += src[p];
+        step_sum.add(pixels, [src](long long p) { return std::array<double, 1>{src[p]}; });
       }
-      grad_bias[o] += static_cast<float>(step_sum);
+      grad_bias[o] += static_cast<float>(step_sum.totals()[0]);
     }
   }
 }
