@@ -2,6 +2,8 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cstdint>
 
 #include "spikefuse/backend/cpu/layer_impl.hpp"
@@ -31,6 +33,14 @@ void lif_forward_loop(long long n, const float* __restrict x, float* __restrict 
   }
 }
 
+/// Bit j of a spike word. A table, not 1u << j: SSE2 has no per-lane variable shift, so the word
+/// loops below would stay scalar; a load from the table vectorises.
+inline constexpr std::array<std::uint32_t, 32> lane_bit = [] {
+  std::array<std::uint32_t, 32> bits{};
+  for (int j = 0; j < 32; ++j) bits[j] = 1u << j;
+  return bits;
+}();
+
 /// The forward step, then the spikes packed into bits, 32 neurons (one word) at a time so that no
 /// two threads write one word. Two loops: the neuron loop stays the vectorised one above.
 template <class Neuron, bool KeepTrace>
@@ -40,10 +50,16 @@ void lif_forward_bits_loop(long long n, const float* __restrict x, float* __rest
   const long long words = lif::spike_bit_words(n);
 #pragma omp parallel for schedule(static) if (n > 32768)
   for (long long w = 0; w < words; ++w) {
-    const long long begin = 32 * w, count = std::min(n - begin, 32LL);
+    const float* word_spikes = spike + 32 * w;
+    const int count = static_cast<int>(std::min(n - 32 * w, 32LL));
+    // A spike is exactly 0.f or 1.f, so its bits are zero only when it is 0. An integer mask and a
+    // load on every lane: GCC vectorises this, and keeps `s != 0.f ? lane_bit[j] : 0` as a branch.
     std::uint32_t bits = 0;
 #pragma omp simd reduction(| : bits)
-    for (long long j = 0; j < count; ++j) bits |= static_cast<std::uint32_t>(spike[begin + j] != 0.f) << j;
+    for (int j = 0; j < count; ++j) {
+      const std::uint32_t fired = std::bit_cast<std::uint32_t>(word_spikes[j]) != 0u;
+      bits |= lane_bit[j] & (0u - fired);
+    }
     spike_bits[w] = bits;
   }
 }
@@ -86,8 +102,8 @@ void lif_backward_loop(long long n, const float* __restrict grad_spike, const fl
   for (long long i = 0; i < n; ++i) grad_x[i] = lif::input_grad<P>(grad_spike[i], psi[i]);
 }
 
-/// ψ from the spike bits and the membrane, a word (32 neurons) at a time: the bit of a neuron is a
-/// shift of one loaded word, and the inner loop vectorises.
+/// ψ from the spike bits and the membrane, a word (32 neurons) at a time: the bit of a neuron is one
+/// loaded word masked by lane_bit, and the inner loop vectorises.
 template <class Neuron>
 void lif_backward_bits_loop(long long n, const float* __restrict grad_spike, const lif::spike_word* __restrict spike_bits,
                             const float* __restrict v, float* __restrict grad_x) {
@@ -97,10 +113,11 @@ void lif_backward_bits_loop(long long n, const float* __restrict grad_spike, con
 #pragma omp parallel for schedule(static) if (n > 32768)
   for (long long w = 0; w < words; ++w) {
     const std::uint32_t bits = spike_bits[w];
-    const long long begin = 32 * w, count = std::min(n - begin, 32LL);
+    const long long begin = 32 * w;
+    const int count = static_cast<int>(std::min(n - begin, 32LL));
 #pragma omp simd
-    for (long long j = 0; j < count; ++j) {
-      const float psi = lif::psi_from_state<P, Surrogate>(v[begin + j], ((bits >> j) & 1u) != 0u);
+    for (int j = 0; j < count; ++j) {
+      const float psi = lif::psi_from_state<P, Surrogate>(v[begin + j], (bits & lane_bit[j]) != 0u);
       grad_x[begin + j] = lif::input_grad<P>(grad_spike[begin + j], psi);
     }
   }
