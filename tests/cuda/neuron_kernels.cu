@@ -9,9 +9,10 @@
 //                      trace's product is rounded by __fmul_rn in core/math.hpp, which nvcc never
 //                      fuses into an FMA; -prec-div=true, the default, keeps the divisions exact)
 //   psi, grad_x        relative 1e-5, with an absolute floor of 1e-6 (x |grad_spike| for grad_x):
-//                      device expf/cosf/... may differ from glibc by an ulp or two, and where the
-//                      surrogate subtracts (1 - sigma(ax) for large |ax|) one ulp of sigma is an
-//                      absolute 6e-8, not a relative one
+//                      device expf/cosf/... may differ from the host's (spikefuse's exp, glibc's
+//                      cosf/...) by an ulp or two, and where the surrogate subtracts
+//                      (1 - sigma(ax) for large |ax|) one ulp of sigma is an absolute 6e-8, not a
+//                      relative one
 //   primitive          same tolerance as psi (not part of the CPU backend; compared with the host call)
 // Without a GPU it prints "no CUDA device: compile-only check", runs the same per-element function on
 // the host against the CPU reference (a self-check of this harness), and returns 0 unless that fails.

@@ -1,7 +1,8 @@
 // One row of the per-step loss: ℓ = (1 − λ)·(log Σ_c e^{y_c} − y_label) and ∂L_t/∂y_c = ((1−λ)/B·(softmax_c − [c = label]) + 2λ/(B·C)·(y_c − target_c)) / T.
 //
 // Written once for the CPU loop (loss.hpp) and the CUDA loss kernel (backend/cuda/loss.cuh): the
-// same operations in the same order, so both backends round alike (expf/logf may differ by an ulp).
+// same operations in the same order, so both backends round alike (exp and logf may differ by an ulp:
+// the host exp is spikefuse's own, core/math.hpp, the device's CUDA's expf).
 #pragma once
 
 #include "spikefuse/config.hpp"
