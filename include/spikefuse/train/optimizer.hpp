@@ -63,34 +63,48 @@ struct optimizer_step {
   float bc2_sqrt;        // Adam: √(1 − β2^k)
 };
 
-/// Updates parameter i; slot0 is SGD's momentum buffer or Adam's m, slot1 Adam's v (null where unused).
+/// Updates parameter i for one optimizer kind (and, for SGD, with or without momentum); slot0 is SGD's
+/// momentum buffer or Adam's m, slot1 Adam's v. The runtime coefficients enter as selects, and every
+/// element loads and stores the same slots: a CPU loop over i then vectorises (a store under a branch
+/// would keep it scalar).
+template <optimizer_kind Kind, bool Momentum>
+SF_HOST_DEVICE constexpr void update_parameter_as(const optimizer_step& c, std::size_t i, float* params,
+                                                  const float* grads, float* slot0, float* slot1) {
+  const float wd = c.weight_decay;
+  float p = params[i];
+  float g = grads[i];
+  if constexpr (Kind == optimizer_kind::sgd) {
+    if (wd != 0.f) g += wd * p;
+    if constexpr (Momentum) {
+      const float buf = c.first_step ? g : c.momentum * slot0[i] + g;
+      slot0[i] = buf;
+      g = c.nesterov ? g + c.momentum * buf : buf;
+    }
+    params[i] = p - c.lr * g;
+  } else {
+    if constexpr (Kind == optimizer_kind::adamw) {
+      if (wd != 0.f) p *= 1.f - c.lr * wd;
+    } else {
+      if (wd != 0.f) g += wd * p;
+    }
+    const float m = slot0[i] + (1.f - c.beta1) * (g - slot0[i]);  // lerp, as torch's exp_avg.lerp_
+    const float v = slot1[i] * c.beta2 + (1.f - c.beta2) * g * g;
+    slot0[i] = m;
+    slot1[i] = v;
+    params[i] = p - c.step_size * m / (math::sqrt(v) / c.bc2_sqrt + c.eps);
+  }
+}
+
+/// Updates parameter i with the kind chosen at run time (the CUDA kernel; one branch per element).
 SF_HOST_DEVICE constexpr void update_parameter(const optimizer_step& c, std::size_t i, float* params,
                                                const float* grads, float* slot0, float* slot1) {
-  const float wd = c.weight_decay;
-  if (c.kind == optimizer_kind::sgd) {
-    float d = grads[i];
-    if (wd != 0.f) d += wd * params[i];
-    if (c.momentum != 0.f) {
-      const float buf = c.first_step ? d : c.momentum * slot0[i] + d;
-      slot0[i] = buf;
-      d = c.nesterov ? d + c.momentum * buf : buf;
-    }
-    params[i] -= c.lr * d;
-    return;
+  switch (c.kind) {
+    case optimizer_kind::sgd:
+      if (c.momentum != 0.f) return update_parameter_as<optimizer_kind::sgd, true>(c, i, params, grads, slot0, slot1);
+      return update_parameter_as<optimizer_kind::sgd, false>(c, i, params, grads, slot0, slot1);
+    case optimizer_kind::adam: return update_parameter_as<optimizer_kind::adam, true>(c, i, params, grads, slot0, slot1);
+    case optimizer_kind::adamw: return update_parameter_as<optimizer_kind::adamw, true>(c, i, params, grads, slot0, slot1);
   }
-  float g = grads[i];
-  if (wd != 0.f) {
-    if (c.kind == optimizer_kind::adamw) {
-      params[i] *= 1.f - c.lr * wd;
-    } else {
-      g += wd * params[i];
-    }
-  }
-  const float m = slot0[i] + (1.f - c.beta1) * (g - slot0[i]);  // lerp, as torch's exp_avg.lerp_
-  const float v = slot1[i] * c.beta2 + (1.f - c.beta2) * g * g;
-  slot0[i] = m;
-  slot1[i] = v;
-  params[i] -= c.step_size * m / (math::sqrt(v) / c.bc2_sqrt + c.eps);
 }
 
 /// Holds the hyper-parameters and the step count; the per-parameter state lives in the model's
@@ -139,11 +153,25 @@ class optimizer {
     const float* g = grads.data();
     float* s0 = slot0.data();
     float* s1 = slot1.data();
-#pragma omp parallel for simd schedule(static) if (n > 65536)
-    for (std::size_t i = 0; i < n; ++i) update_parameter(c, i, p, g, s0, s1);
+    switch (c.kind) {
+      case optimizer_kind::sgd:
+        if (c.momentum != 0.f) return update_all<optimizer_kind::sgd, true>(c, n, p, g, s0, s1);
+        return update_all<optimizer_kind::sgd, false>(c, n, p, g, s0, s1);
+      case optimizer_kind::adam: return update_all<optimizer_kind::adam, true>(c, n, p, g, s0, s1);
+      case optimizer_kind::adamw: return update_all<optimizer_kind::adamw, true>(c, n, p, g, s0, s1);
+    }
   }
 
  private:
+  template <optimizer_kind Kind, bool Momentum>
+  static void update_all(optimizer_step c, std::size_t n, float* __restrict p, const float* __restrict g,
+                         float* __restrict s0, float* __restrict s1) {
+    // Each thread's own copy of c: its fields are then loop constants, not loads that the stores to
+    // p might alias.
+#pragma omp parallel for simd schedule(static) firstprivate(c) if (n > 65536)
+    for (std::size_t i = 0; i < n; ++i) update_parameter_as<Kind, Momentum>(c, i, p, g, s0, s1);
+  }
+
   optimizer_config cfg_;
   long long steps_ = 0;
 };
