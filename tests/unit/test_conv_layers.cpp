@@ -172,6 +172,38 @@ BOOST_AUTO_TEST_CASE(im2col_and_col2im_equal_their_definition_at_the_edges) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_chunk_of_samples_lowers_and_folds_as_each_sample_alone) {
+  // The convolution lowers and folds a chunk of samples in one parallel region over (sample, row)
+  // and (sample, channel); each sample's columns sit at s·HₒWₒ within rows of ld ≥ count·HₒWₒ.
+  // Sizes on both sides of the parallel threshold: 7×8×8 (small) and 32×14×14 at 6 samples (large).
+  const sf::conv_geometry geometries[] = {
+      {7, 8, 8, 5, 8, 8, 3, 1, 1},
+      {32, 14, 14, 64, 14, 14, 3, 1, 1},
+      {4, 9, 7, 2, 5, 4, 3, 2, 1},
+  };
+  constexpr float canary = -123.f;
+  for (const auto& g : geometries) {
+    const int count = 6, pixels = g.out_pixels();
+    const long long ld = static_cast<long long>(count) * pixels + 3;
+    const long long in_size = static_cast<long long>(g.in_c) * g.in_pixels();
+    const auto x = random_vector(static_cast<std::size_t>(count * in_size), 21);
+    std::vector<float> col(static_cast<std::size_t>(g.column_rows() * ld), canary), expected = col;
+    for (int s = 0; s < count; ++s) sf::cpu::im2col(g, x.data() + s * in_size, expected.data() + s * pixels, ld);
+    sf::cpu::im2col(g, x.data(), col.data(), ld, count);
+    BOOST_TEST(col == expected, "im2col of " << count << " samples, " << g.in_c << " channels");
+    const auto start = random_vector(x.size(), 22);
+    std::vector<float> dx = start, dx_expected = start;
+    for (int s = 0; s < count; ++s) sf::cpu::col2im_add(g, col.data() + s * pixels, ld, dx_expected.data() + s * in_size);
+    sf::cpu::col2im_add(g, col.data(), ld, dx.data(), count);
+    BOOST_TEST(dx == dx_expected, "col2im_add of " << count << " samples");
+    // col2im overwrites: onto zeros, the same as col2im_add.
+    std::vector<float> fresh(x.size(), 0.f), overwritten = start;
+    sf::cpu::col2im_add(g, col.data(), ld, fresh.data(), count);
+    sf::cpu::col2im(g, col.data(), ld, overwritten.data(), count);
+    BOOST_TEST(overwritten == fresh, "col2im of " << count << " samples");
+  }
+}
+
 BOOST_AUTO_TEST_CASE(pooling_windows_follow_pytorch) {
   // avg_pool2d(k 3, s 2, p 1) on 5 positions: windows [0,2) [1,4) [3,5), divisors 3 (padding counts) each.
   const auto w0 = sf::pooling::fixed_window(0, 5, 3, 2, 1), w2 = sf::pooling::fixed_window(2, 5, 3, 2, 1);

@@ -33,61 +33,98 @@ constexpr inside_span columns_inside(const conv_geometry& g, int j) {
   return {first, last > first ? last : first};
 }
 
-/// Lowers one sample x [C×H×W] into columns col[row·ld + pixel], row = (c·k + i)·k + j; zero padding.
-inline void im2col(const conv_geometry& g, const float* __restrict x, float* __restrict col, long long ld) {
+namespace detail {
+
+/// One column row, row = (c·k + i)·k + j, of one sample x [C×H×W] into dst[pixel]; zero padding.
+inline void lower_row(const conv_geometry& g, const float* __restrict x, int row, float* __restrict dst) {
   const int k = g.kernel, s = g.stride;
-#pragma omp parallel for schedule(static) if (static_cast<long long>(g.column_rows()) * g.out_pixels() > 65536)
-  for (int row = 0; row < g.column_rows(); ++row) {
-    const int c = row / (k * k), i = (row / k) % k, j = row % k;
-    const float* plane = x + static_cast<long long>(c) * g.in_pixels();
-    float* dst = col + row * ld;
-    const inside_span span = columns_inside(g, j);
-    for (int oy = 0; oy < g.out_h; ++oy) {
-      const int iy = oy * s - g.padding + i;
-      float* line = dst + oy * g.out_w;
-      if (iy < 0 || iy >= g.in_h) {
-        for (int ox = 0; ox < g.out_w; ++ox) line[ox] = 0.f;
-        continue;
-      }
-      const float* src = plane + iy * g.in_w;
-      const int shift = j - g.padding;  // ix = ox·s + shift
-      for (int ox = 0; ox < span.first; ++ox) line[ox] = 0.f;
-      if (s == 1) {
-        for (int ox = span.first; ox < span.last; ++ox) line[ox] = src[ox + shift];
-      } else {
-        for (int ox = span.first; ox < span.last; ++ox) line[ox] = src[ox * s + shift];
-      }
-      for (int ox = span.last; ox < g.out_w; ++ox) line[ox] = 0.f;
+  const int c = row / (k * k), i = (row / k) % k, j = row % k;
+  const float* plane = x + static_cast<long long>(c) * g.in_pixels();
+  const inside_span span = columns_inside(g, j);
+  const int shift = j - g.padding;  // ix = ox·s + shift
+  for (int oy = 0; oy < g.out_h; ++oy) {
+    const int iy = oy * s - g.padding + i;
+    float* line = dst + oy * g.out_w;
+    if (iy < 0 || iy >= g.in_h) {
+      for (int ox = 0; ox < g.out_w; ++ox) line[ox] = 0.f;
+      continue;
     }
+    const float* src = plane + iy * g.in_w;
+    for (int ox = 0; ox < span.first; ++ox) line[ox] = 0.f;
+    if (s == 1) {
+      for (int ox = span.first; ox < span.last; ++ox) line[ox] = src[ox + shift];
+    } else {
+      for (int ox = span.first; ox < span.last; ++ox) line[ox] = src[ox * s + shift];
+    }
+    for (int ox = span.last; ox < g.out_w; ++ox) line[ox] = 0.f;
   }
 }
 
-/// dx [C×H×W] += the columns folded back onto the pixels they were lowered from. Each pixel adds
-/// its (i, j) entries in that order, whatever the spans: the sums are the same bit for bit.
-inline void col2im_add(const conv_geometry& g, const float* __restrict col, long long ld, float* __restrict dx) {
+/// Channel c's plane of one sample += its k² column rows (col[row·ld + pixel]), in (i, j) order.
+inline void fold_channel(const conv_geometry& g, const float* __restrict col, long long ld, int c, float* __restrict plane) {
   const int k = g.kernel, s = g.stride;
-  // One thread per channel: the k² rows of a channel write the same plane.
-#pragma omp parallel for schedule(static) if (static_cast<long long>(g.column_rows()) * g.out_pixels() > 65536)
-  for (int c = 0; c < g.in_c; ++c) {
-    float* plane = dx + static_cast<long long>(c) * g.in_pixels();
-    for (int i = 0; i < k; ++i)
-      for (int j = 0; j < k; ++j) {
-        const float* src = col + ((c * k + i) * k + j) * ld;
-        const inside_span span = columns_inside(g, j);
-        const int shift = j - g.padding;
-        for (int oy = 0; oy < g.out_h; ++oy) {
-          const int iy = oy * s - g.padding + i;
-          if (iy < 0 || iy >= g.in_h) continue;
-          float* line = plane + iy * g.in_w;
-          const float* from = src + oy * g.out_w;
-          if (s == 1) {
-            for (int ox = span.first; ox < span.last; ++ox) line[ox + shift] += from[ox];
-          } else {
-            for (int ox = span.first; ox < span.last; ++ox) line[ox * s + shift] += from[ox];
-          }
+  for (int i = 0; i < k; ++i)
+    for (int j = 0; j < k; ++j) {
+      const float* src = col + ((c * k + i) * k + j) * ld;
+      const inside_span span = columns_inside(g, j);
+      const int shift = j - g.padding;
+      for (int oy = 0; oy < g.out_h; ++oy) {
+        const int iy = oy * s - g.padding + i;
+        if (iy < 0 || iy >= g.in_h) continue;
+        float* line = plane + iy * g.in_w;
+        const float* from = src + oy * g.out_w;
+        if (s == 1) {
+          for (int ox = span.first; ox < span.last; ++ox) line[ox + shift] += from[ox];
+        } else {
+          for (int ox = span.first; ox < span.last; ++ox) line[ox * s + shift] += from[ox];
         }
       }
-  }
+    }
+}
+
+// Worth a parallel region only above this many elements; the test is over the whole chunk, not one
+// sample: a small layer at a large batch (the CSNN's 32×14×14 input, 56K columns per sample) was
+// lowered by one thread while the other waited.
+constexpr long long parallel_elements = 65536;
+
+template <bool Accumulate>
+void fold_samples(const conv_geometry& g, int count, const float* __restrict col, long long ld, float* __restrict dx) {
+  const long long in_size = static_cast<long long>(g.in_c) * g.in_pixels();
+  const int pixels = g.out_pixels();
+  // One thread per (sample, channel): the k² rows of a channel write the same plane.
+#pragma omp parallel for collapse(2) schedule(static) if (static_cast<long long>(count) * g.column_rows() * pixels > parallel_elements)
+  for (int s = 0; s < count; ++s)
+    for (int c = 0; c < g.in_c; ++c) {
+      float* plane = dx + s * in_size + static_cast<long long>(c) * g.in_pixels();
+      if constexpr (!Accumulate)
+        for (int p = 0; p < g.in_pixels(); ++p) plane[p] = 0.f;
+      fold_channel(g, col + static_cast<long long>(s) * pixels, ld, c, plane);
+    }
+}
+
+}  // namespace detail
+
+/// Lowers `count` consecutive samples x [count×C×H×W] into columns col[row·ld + s·HₒWₒ + pixel],
+/// row = (c·k + i)·k + j; zero padding.
+inline void im2col(const conv_geometry& g, const float* __restrict x, float* __restrict col, long long ld, int count = 1) {
+  const long long in_size = static_cast<long long>(g.in_c) * g.in_pixels();
+  const int rows = g.column_rows(), pixels = g.out_pixels();
+#pragma omp parallel for collapse(2) schedule(static) if (static_cast<long long>(count) * rows * pixels > detail::parallel_elements)
+  for (int s = 0; s < count; ++s)
+    for (int row = 0; row < rows; ++row)
+      detail::lower_row(g, x + s * in_size, row, col + row * ld + static_cast<long long>(s) * pixels);
+}
+
+/// dx [count×C×H×W] += the columns folded back onto the pixels they were lowered from. Each pixel
+/// adds its (i, j) entries in that order, whatever the spans: the sums are the same bit for bit.
+inline void col2im_add(const conv_geometry& g, const float* __restrict col, long long ld, float* __restrict dx, int count = 1) {
+  detail::fold_samples<true>(g, count, col, ld, dx);
+}
+
+/// dx [count×C×H×W] = the columns folded back (col2im_add onto zeros, each plane zeroed by the
+/// thread that folds it).
+inline void col2im(const conv_geometry& g, const float* __restrict col, long long ld, float* __restrict dx, int count = 1) {
+  detail::fold_samples<false>(g, count, col, ld, dx);
 }
 
 /// out [B×Cₒ×Hₒ×Wₒ] = weight ⋆ in + bias; `scratch` holds scratch_floats(batch) floats.
@@ -98,8 +135,7 @@ inline void conv2d_forward(const conv_geometry& g, int batch, const float* in, c
   float* col = scratch;
   float* product = scratch + static_cast<long long>(rows) * chunk * pixels;
   g.for_each_chunk(batch, [&](int first, int count, long long ld) {
-    for (int s = 0; s < count; ++s)
-      im2col(g, in + static_cast<long long>(first + s) * g.in_c * g.in_pixels(), col + static_cast<long long>(s) * pixels, ld);
+    im2col(g, in + static_cast<long long>(first) * g.in_c * g.in_pixels(), col, ld, count);
     gemm(transpose::no, transpose::no, g.out_c, static_cast<int>(ld), rows, 1.f, weight, rows, col, static_cast<int>(ld), 0.f,
          product, static_cast<int>(ld));
     // Bias after the sum, as PyTorch adds it: the same rounding.
@@ -130,17 +166,13 @@ inline void conv2d_backward(const conv_geometry& g, int batch, const float* kept
         float* dst = gathered + o * ld + static_cast<long long>(s) * pixels;
         for (int p = 0; p < pixels; ++p) dst[p] = src[p];
       }
-    for (int s = 0; s < count; ++s) im2col(g, kept_input + (first + s) * in_size, col + static_cast<long long>(s) * pixels, ld);
+    im2col(g, kept_input + first * in_size, col, ld, count);
     gemm(transpose::no, transpose::yes, g.out_c, rows, static_cast<int>(ld), 1.f, gathered, static_cast<int>(ld), col,
          static_cast<int>(ld), 1.f, grad_weight, rows);
     if (grad_in) {
       gemm(transpose::yes, transpose::no, rows, static_cast<int>(ld), g.out_c, 1.f, weight, rows, gathered,
            static_cast<int>(ld), 0.f, col, static_cast<int>(ld));
-      for (int s = 0; s < count; ++s) {
-        float* dx = grad_in + (first + s) * in_size;
-        for (long long i = 0; i < in_size; ++i) dx[i] = 0.f;
-        col2im_add(g, col + static_cast<long long>(s) * pixels, ld, dx);
-      }
+      col2im(g, col, ld, grad_in + first * in_size, count);
     }
   });
   if (grad_bias) {
