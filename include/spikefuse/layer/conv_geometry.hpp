@@ -19,14 +19,17 @@ struct conv_geometry {
   /// the CUDA backend takes it from cuda::model_options::im2col_chunk_mib).
   static constexpr long long default_chunk_floats = 1LL << 22;
 
-  /// Samples lowered to columns at once: as many as fit `budget` floats of columns plus gathered
-  /// gradients, so that one GEMM covers many samples without the buffer growing with the batch.
+  /// Samples lowered to columns at once: as few chunks as fit `budget` floats of columns plus
+  /// gathered gradients each, so that one GEMM covers many samples without the buffer growing with
+  /// the batch, and the batch split evenly among them: 64 samples where 60 fit are two chunks of 32,
+  /// not 60 and a GEMM over the last 4.
   constexpr int samples_per_chunk(int batch, long long budget = default_chunk_floats) const {
     const long long per_sample = static_cast<long long>(column_rows() + out_c) * out_pixels();
-    long long chunk = budget / per_sample;
-    if (chunk < 1) chunk = 1;
-    if (chunk > batch) chunk = batch;
-    return static_cast<int>(chunk);
+    long long most = budget / per_sample;
+    if (most < 1) most = 1;
+    if (most >= batch) return batch;
+    const long long chunks = (batch + most - 1) / most;
+    return static_cast<int>((batch + chunks - 1) / chunks);
   }
   /// f(first, count, ld) for each chunk of samples [first, first + count), ld = count·HₒWₒ columns.
   template <class F>
