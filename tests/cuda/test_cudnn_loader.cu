@@ -11,14 +11,15 @@
 #include <spikefuse/backend/cuda/cudnn_conv.cuh>
 
 int main() {
-#if __has_include(<cudnn.h>)
+#ifdef SPIKEFUSE_HAS_CUDNN
   try {
     const auto& lib = spikefuse::cuda::cudnn_library::get();
     const auto version = lib.cudnnGetVersion();
     std::printf("cuDNN %zu: every entry point spikefuse uses resolved\n", static_cast<std::size_t>(version));
     // libcudnn.so.9 is a front that opens these on first use: they (and what they need) must load too.
     bool all_loaded = true;
-    for (const char* part : {"libcudnn_graph.so.9", "libcudnn_ops.so.9", "libcudnn_cnn.so.9", "libcudnn_engines_precompiled.so.9"}) {
+    for (const char* part : {"libcudnn_graph.so.9", "libcudnn_ops.so.9", "libcudnn_cnn.so.9", "libcudnn_heuristic.so.9",
+                             "libcudnn_engines_precompiled.so.9"}) {
       void* handle = dlopen(part, RTLD_LAZY | RTLD_LOCAL);
       std::printf("  %-36s %s\n", part, handle ? "loads" : dlerror());
       all_loaded = all_loaded && handle != nullptr;

@@ -139,8 +139,9 @@ void check_chunk_indexing(int batch, long long chunk_floats) {
   const long long pixels = G.out_pixels();
   if (static_cast<long long>(G.column_rows() + G.out_c) * chunk * pixels >= (1LL << 31) ||
       chunk * G.in_c * G.in_pixels() >= (1LL << 31))
-    throw std::length_error("spikefuse: a convolution's im2col chunk has 2^31 or more elements (one sample's columns are "
-                            "too large); use model_options::convolutions = cudnn");
+    throw std::length_error("spikefuse: a convolution's im2col chunk has 2^31 or more elements; use a smaller "
+                            "model_options::im2col_chunk_mib, or model_options::convolutions = cudnn when one sample's "
+                            "columns alone are that large");
 }
 
 /// db += Σ_{b,p} ∂out[b, o, p] (ACCUMULATES): the same kernel for both convolution paths.
@@ -212,6 +213,12 @@ void conv2d_backward_cudnn(const context& ctx, int batch, const float* kept, flo
 
 template <class Conv>
 struct conv2d_layer_impl : stateless_layer {
+  /// At the start of a sequence, outside any graph capture: cuDNN's descriptors and algorithm choice
+  /// for this batch are made here, so that a captured step only looks them up.
+  template <class In, class Out, class Fusion>
+  static void reset(const context& ctx, int batch, phase, device_buffers&, uniform01&) {
+    if (ctx.cudnn) ctx.cudnn->prepare(conv_geometry_of<Conv, In, Out>(), batch);
+  }
   template <class In, class Out, class Fusion>
   static void forward(const context& ctx, int batch, phase, const device_buffers& in, device_buffers& b) {
     constexpr conv_geometry g = conv_geometry_of<Conv, In, Out>();

@@ -7,7 +7,8 @@
 // same result on every run and in every graph replay), in fp32 with FMA-only kernels
 // (CUDNN_FMA_MATH, no TF32) unless the model's precision is tf32. Each (geometry, batch) gets its
 // descriptors and algorithms once, from cuDNN's heuristics (no trial runs: nothing is allocated or
-// timed during a graph capture), and all of them share one workspace owned by this object.
+// timed), in prepare(), which the model calls from reset_state, outside any graph capture; all of
+// them share one workspace owned by this object.
 #pragma once
 
 #include <cstddef>
@@ -39,7 +40,10 @@ inline convolution_backend parse_convolution_backend(std::string_view s) {
 
 }  // namespace spikefuse::cuda
 
-#if __has_include(<cudnn.h>)
+// SPIKEFUSE_NO_CUDNN builds the stand-in below even where cudnn.h exists (the build without cuDNN's
+// headers, compiled and tested in CI by tests/cuda/test_no_cudnn.cu).
+#if __has_include(<cudnn.h>) && !defined(SPIKEFUSE_NO_CUDNN)
+#define SPIKEFUSE_HAS_CUDNN 1
 #include <cudnn.h>
 #include <dlfcn.h>
 
@@ -126,28 +130,27 @@ class cudnn_convolutions {
   static constexpr std::size_t workspace_bytes = 64u << 20;
 
   cudnn_convolutions(cudaStream_t stream, gemm_precision precision)
-      : lib_(&cudnn_library::get()), workspace_(workspace_bytes), precision_(precision) {
-    SF_CUDA_CHECK(lib_->cudnnCreate(&handle_));
-    SF_CUDA_CHECK(lib_->cudnnSetStream(handle_, stream));
+      : lib_(&cudnn_library::get()), handle_(lib_), workspace_(workspace_bytes), precision_(precision) {
+    SF_CUDA_CHECK(lib_->cudnnSetStream(handle_.get(), stream));
     warm_up(stream);
   }
   cudnn_convolutions(const cudnn_convolutions&) = delete;
   cudnn_convolutions& operator=(const cudnn_convolutions&) = delete;
-  ~cudnn_convolutions() {
-    plans_.clear();
-    lib_->cudnnDestroy(handle_);
-  }
 
   std::size_t allocated_bytes() const { return workspace_.bytes(); }
   int version() const { return static_cast<int>(lib_->cudnnGetVersion()); }
+
+  /// Descriptors and algorithms for (g, batch), made now if they are new: called outside graph
+  /// capture, so that the steps captured later only look them up.
+  void prepare(const conv_geometry& g, int batch) const { (void)plan_for(g, batch); }
 
   /// out = W ⋆ in (+ bias): NCHW, overwrites out.
   void forward(const conv_geometry& g, int batch, const float* in, const float* weight, const float* bias, float* out) const {
     const plan& p = plan_for(g, batch);
     const float one = 1.f, zero = 0.f;
-    SF_CUDA_CHECK(lib_->cudnnConvolutionForward(handle_, &one, p.input, in, p.filter, weight, p.conv, p.forward, workspace_.data(),
-                                                workspace_.bytes(), &zero, p.output, out));
-    if (bias) SF_CUDA_CHECK(lib_->cudnnAddTensor(handle_, &one, p.bias, bias, &one, p.output, out));
+    SF_CUDA_CHECK(lib_->cudnnConvolutionForward(handle_.get(), &one, p.input, in, p.filter, weight, p.forward.conv, p.forward.algo,
+                                                workspace_.data(), workspace_.bytes(), &zero, p.output, out));
+    if (bias) SF_CUDA_CHECK(lib_->cudnnAddTensor(handle_.get(), &one, p.bias, bias, &one, p.output, out));
   }
 
   /// grad_weight += ∂out ⋆ (c·kept) (parameter gradients ACCUMULATE, β = 1; c = kept_factor, as α);
@@ -156,28 +159,52 @@ class cudnn_convolutions {
                 const float* weight, float* grad_weight, float* grad_in) const {
     const plan& p = plan_for(g, batch);
     const float one = 1.f, zero = 0.f;
-    SF_CUDA_CHECK(lib_->cudnnConvolutionBackwardFilter(handle_, &kept_factor, p.input, kept, p.output, grad_out, p.conv, p.backward_filter,
-                                                       workspace_.data(), workspace_.bytes(), &one, p.filter, grad_weight));
+    SF_CUDA_CHECK(lib_->cudnnConvolutionBackwardFilter(handle_.get(), &kept_factor, p.input, kept, p.output, grad_out,
+                                                       p.backward_filter.conv, p.backward_filter.algo, workspace_.data(),
+                                                       workspace_.bytes(), &one, p.filter, grad_weight));
     if (grad_in)
-      SF_CUDA_CHECK(lib_->cudnnConvolutionBackwardData(handle_, &one, p.filter, weight, p.output, grad_out, p.conv, p.backward_data,
-                                                       workspace_.data(), workspace_.bytes(), &zero, p.input, grad_in));
+      SF_CUDA_CHECK(lib_->cudnnConvolutionBackwardData(handle_.get(), &one, p.filter, weight, p.output, grad_out,
+                                                       p.backward_data.conv, p.backward_data.algo, workspace_.data(),
+                                                       workspace_.bytes(), &zero, p.input, grad_in));
   }
 
  private:
+  /// The cuDNN handle, destroyed with this object even when its constructor throws later on.
+  class handle {
+   public:
+    explicit handle(const cudnn_library* lib) : lib_(lib) { SF_CUDA_CHECK(lib_->cudnnCreate(&h_)); }
+    handle(const handle&) = delete;
+    handle& operator=(const handle&) = delete;
+    ~handle() { lib_->cudnnDestroy(h_); }
+    cudnnHandle_t get() const { return h_; }
+
+   private:
+    const cudnn_library* lib_;
+    cudnnHandle_t h_{};
+  };
+
+  /// One direction's algorithm and its convolution descriptor, which carries the math type the
+  /// algorithm was ranked with (in tf32 the heuristics may rank tensor-op and FMA kernels together).
+  template <class Algo>
+  struct direction {
+    cudnnConvolutionDescriptor_t conv{};
+    Algo algo{};
+  };
+
   /// Descriptors and algorithms of one (geometry, batch).
   struct plan {
     const cudnn_library* lib;
     cudnnTensorDescriptor_t input{}, output{}, bias{};
     cudnnFilterDescriptor_t filter{};
-    cudnnConvolutionDescriptor_t conv{};
-    cudnnConvolutionFwdAlgo_t forward{};
-    cudnnConvolutionBwdDataAlgo_t backward_data{};
-    cudnnConvolutionBwdFilterAlgo_t backward_filter{};
+    direction<cudnnConvolutionFwdAlgo_t> forward{};
+    direction<cudnnConvolutionBwdDataAlgo_t> backward_data{};
+    direction<cudnnConvolutionBwdFilterAlgo_t> backward_filter{};
     explicit plan(const cudnn_library* l) : lib(l) {}
     plan(const plan&) = delete;
     plan& operator=(const plan&) = delete;
     ~plan() {
-      if (conv) lib->cudnnDestroyConvolutionDescriptor(conv);
+      for (auto c : {forward.conv, backward_data.conv, backward_filter.conv})
+        if (c) lib->cudnnDestroyConvolutionDescriptor(c);
       if (filter) lib->cudnnDestroyFilterDescriptor(filter);
       for (auto d : {input, output, bias})
         if (d) lib->cudnnDestroyTensorDescriptor(d);
@@ -199,47 +226,53 @@ class cudnn_convolutions {
     SF_CUDA_CHECK(lib_->cudnnCreateTensorDescriptor(&p->output));
     SF_CUDA_CHECK(lib_->cudnnCreateTensorDescriptor(&p->bias));
     SF_CUDA_CHECK(lib_->cudnnCreateFilterDescriptor(&p->filter));
-    SF_CUDA_CHECK(lib_->cudnnCreateConvolutionDescriptor(&p->conv));
     SF_CUDA_CHECK(lib_->cudnnSetTensor4dDescriptor(p->input, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, batch, g.in_c, g.in_h, g.in_w));
     SF_CUDA_CHECK(lib_->cudnnSetTensor4dDescriptor(p->output, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, batch, g.out_c, g.out_h, g.out_w));
     SF_CUDA_CHECK(lib_->cudnnSetTensor4dDescriptor(p->bias, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, g.out_c, 1, 1));
     SF_CUDA_CHECK(lib_->cudnnSetFilter4dDescriptor(p->filter, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, g.out_c, g.in_c, g.kernel, g.kernel));
-    // Cross-correlation, as PyTorch's Conv2d and the im2col lowering compute.
-    SF_CUDA_CHECK(lib_->cudnnSetConvolution2dDescriptor(p->conv, g.padding, g.padding, g.stride, g.stride, 1, 1,
-                                                        CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     const cudnnMathType_t math = precision_ == gemm_precision::tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
-    SF_CUDA_CHECK(lib_->cudnnSetConvolutionMathType(p->conv, math));
+    for (auto* c : {&p->forward.conv, &p->backward_data.conv, &p->backward_filter.conv}) {
+      SF_CUDA_CHECK(lib_->cudnnCreateConvolutionDescriptor(c));
+      // Cross-correlation, as PyTorch's Conv2d and the im2col lowering compute.
+      SF_CUDA_CHECK(lib_->cudnnSetConvolution2dDescriptor(*c, g.padding, g.padding, g.stride, g.stride, 1, 1,
+                                                          CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+      SF_CUDA_CHECK(lib_->cudnnSetConvolutionMathType(*c, math));
+    }
     // In fp32 only the GEMM-like algorithms: FFT and Winograd are deterministic and FMA-only too, but
     // round differently enough to move spikes across the threshold against the CPU backend.
-    p->forward = choose<cudnnConvolutionFwdAlgoPerf_t>(
-        "forward", math,
+    const cudnnConvolutionDescriptor_t fwd = p->forward.conv, bwd_data = p->backward_data.conv, bwd_filter = p->backward_filter.conv;
+    p->forward.algo = choose<cudnnConvolutionFwdAlgoPerf_t>(
+        "forward", math, fwd,
         [&](int n, int* found, cudnnConvolutionFwdAlgoPerf_t* perf) {
-          return lib_->cudnnGetConvolutionForwardAlgorithm_v7(handle_, p->input, p->filter, p->conv, p->output, n, found, perf);
+          return lib_->cudnnGetConvolutionForwardAlgorithm_v7(handle_.get(), p->input, p->filter, fwd, p->output, n, found, perf);
         },
         [](cudnnConvolutionFwdAlgo_t a) {
           return a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM || a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM ||
                  a == CUDNN_CONVOLUTION_FWD_ALGO_GEMM || a == CUDNN_CONVOLUTION_FWD_ALGO_DIRECT;
         },
         [&](cudnnConvolutionFwdAlgo_t a, std::size_t* bytes) {
-          return lib_->cudnnGetConvolutionForwardWorkspaceSize(handle_, p->input, p->filter, p->conv, p->output, a, bytes);
+          return lib_->cudnnGetConvolutionForwardWorkspaceSize(handle_.get(), p->input, p->filter, fwd, p->output, a, bytes);
         });
-    p->backward_data = choose<cudnnConvolutionBwdDataAlgoPerf_t>(
-        "backward data", math,
+    p->backward_data.algo = choose<cudnnConvolutionBwdDataAlgoPerf_t>(
+        "backward data", math, bwd_data,
         [&](int n, int* found, cudnnConvolutionBwdDataAlgoPerf_t* perf) {
-          return lib_->cudnnGetConvolutionBackwardDataAlgorithm_v7(handle_, p->filter, p->output, p->conv, p->input, n, found, perf);
+          return lib_->cudnnGetConvolutionBackwardDataAlgorithm_v7(handle_.get(), p->filter, p->output, bwd_data, p->input, n, found,
+                                                                   perf);
         },
         [](cudnnConvolutionBwdDataAlgo_t a) { return a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_1; },
         [&](cudnnConvolutionBwdDataAlgo_t a, std::size_t* bytes) {
-          return lib_->cudnnGetConvolutionBackwardDataWorkspaceSize(handle_, p->filter, p->output, p->conv, p->input, a, bytes);
+          return lib_->cudnnGetConvolutionBackwardDataWorkspaceSize(handle_.get(), p->filter, p->output, bwd_data, p->input, a, bytes);
         });
-    p->backward_filter = choose<cudnnConvolutionBwdFilterAlgoPerf_t>(
-        "backward filter", math,
+    p->backward_filter.algo = choose<cudnnConvolutionBwdFilterAlgoPerf_t>(
+        "backward filter", math, bwd_filter,
         [&](int n, int* found, cudnnConvolutionBwdFilterAlgoPerf_t* perf) {
-          return lib_->cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle_, p->input, p->output, p->conv, p->filter, n, found, perf);
+          return lib_->cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle_.get(), p->input, p->output, bwd_filter, p->filter, n,
+                                                                     found, perf);
         },
         [](cudnnConvolutionBwdFilterAlgo_t a) { return a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1; },
         [&](cudnnConvolutionBwdFilterAlgo_t a, std::size_t* bytes) {
-          return lib_->cudnnGetConvolutionBackwardFilterWorkspaceSize(handle_, p->input, p->output, p->conv, p->filter, a, bytes);
+          return lib_->cudnnGetConvolutionBackwardFilterWorkspaceSize(handle_.get(), p->input, p->output, bwd_filter, p->filter, a,
+                                                                      bytes);
         });
     return p;
   }
@@ -258,9 +291,11 @@ class cudnn_convolutions {
 
   /// The heuristics' best algorithm that is deterministic, fits the workspace (as cuDNN reports it
   /// for that algorithm) and, in fp32, runs FMA kernels only (no TF32) and is one of `fp32_allowed`.
+  /// `conv` is left with the math type the chosen algorithm was ranked with, as PyTorch sets it: in
+  /// tf32 a tensor-op algorithm runs tensor-op kernels only on a descriptor that allows them.
   template <class Perf, class Query, class Allowed, class Workspace>
-  decltype(Perf::algo) choose(const char* which, cudnnMathType_t math, Query&& query, Allowed&& fp32_allowed,
-                              Workspace&& workspace_of) const {
+  decltype(Perf::algo) choose(const char* which, cudnnMathType_t math, cudnnConvolutionDescriptor_t conv, Query&& query,
+                              Allowed&& fp32_allowed, Workspace&& workspace_of) const {
     constexpr int capacity = 16;
     Perf perf[capacity];
     int found = 0;
@@ -268,6 +303,7 @@ class cudnn_convolutions {
     for (int i = 0; i < found; ++i) {
       if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].determinism != CUDNN_DETERMINISTIC) continue;
       if (math == CUDNN_FMA_MATH && (perf[i].mathType != CUDNN_FMA_MATH || !fp32_allowed(perf[i].algo))) continue;
+      SF_CUDA_CHECK(lib_->cudnnSetConvolutionMathType(conv, perf[i].mathType));
       std::size_t bytes = 0;
       if (workspace_of(perf[i].algo, &bytes) != CUDNN_STATUS_SUCCESS || bytes > workspace_.bytes()) continue;
       return perf[i].algo;
@@ -277,10 +313,10 @@ class cudnn_convolutions {
   }
 
   const cudnn_library* lib_;
-  cudnnHandle_t handle_{};
+  handle handle_;
   device_array<unsigned char> workspace_;
   gemm_precision precision_;
-  mutable std::map<key, std::unique_ptr<plan>> plans_;
+  mutable std::map<key, std::unique_ptr<plan>> plans_;  // last: its descriptors go before the handle
 };
 
 }  // namespace spikefuse::cuda
@@ -296,8 +332,9 @@ class cudnn_convolutions {
   }
   std::size_t allocated_bytes() const { return 0; }
   int version() const { return 0; }
+  void prepare(const conv_geometry&, int) const {}
   void forward(const conv_geometry&, int, const float*, const float*, const float*, float*) const {}
-  void backward(const conv_geometry&, int, const float*, const float*, const float*, float*, float*) const {}
+  void backward(const conv_geometry&, int, const float*, float, const float*, const float*, float*, float*) const {}
 };
 
 }  // namespace spikefuse::cuda

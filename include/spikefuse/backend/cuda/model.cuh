@@ -98,7 +98,10 @@ class model {
     arena_ = device_arena(sizer.used_bytes());
     carve(arena_);
     // All-ones bytes are a NaN: a read of a pooled buffer before its write shows in the first step.
-    if (shared_pool_) SF_CUDA_CHECK(cudaMemset(shared_pool_, 0xFF, sizeof(float) * static_cast<std::size_t>(plan_.shared_pool)));
+    // On the model's stream: a cudaMemset on the legacy stream is not ordered before the steps on
+    // this non-blocking stream.
+    if (shared_pool_)
+      SF_CUDA_CHECK(cudaMemsetAsync(shared_pool_, 0xFF, sizeof(float) * static_cast<std::size_t>(plan_.shared_pool), stream_.get()));
     initialise();
     warm_up_blas();
   }

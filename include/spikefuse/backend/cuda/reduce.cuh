@@ -48,7 +48,7 @@ inline void check_channel_count(int batch, long long plane) {
 // result depends on the split, never on which block finishes first.
 
 inline constexpr int channel_max_parts = 64;                      // partial sums kept per channel
-inline constexpr int channel_part_granule = 32;                   // ranges start on a warp's 128-byte boundary
+inline constexpr int channel_part_granule = 32;                   // a warp's worth of a channel's elements per granule
 inline constexpr int channel_part_min_elements = 16 * reduce_threads;  // each thread adds 16 or more
 inline constexpr int channel_target_blocks = 1024;                // several blocks per SM on an H100/H200
 
