@@ -12,12 +12,12 @@ build="${BUILD_DIR:-build-gpu}"
 bundle=gpu-bundle
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSPIKEFUSE_CUDA=ON -DSPIKEFUSE_STATIC_BLAS=ON \
   -DSPIKEFUSE_BUILD_TESTS=ON -DSPIKEFUSE_BUILD_BENCH=ON > /dev/null
-targets=(test_cuda_neuron test_cuda_model test_cuda_spike_bits test_cuda_channel_reductions cuda_neuron_bandwidth cuda_train_step cuda_conv_train_step fashion_mnist_mlp
+targets=(test_cuda_neuron test_cuda_model test_cuda_spike_bits test_cuda_channel_reductions test_cudnn_loader cuda_neuron_bandwidth cuda_train_step cuda_conv_train_step fashion_mnist_mlp
          fashion_mnist_csnn spikefuse_worker cuda_anchors)
 cmake --build "$build" -j "${JOBS:-$(nproc)}" --target "${targets[@]}"
 rm -rf "$bundle"
 mkdir -p "$bundle/bin" "$bundle/lib" "$bundle/data" "$bundle/wheels"
-cp "$build/tests/cuda/test_cuda_neuron" "$build/tests/cuda/test_cuda_model" "$build/tests/cuda/test_cuda_spike_bits" "$build/tests/cuda/test_cuda_channel_reductions" "$build/bench/cuda_neuron_bandwidth" \
+cp "$build/tests/cuda/test_cuda_neuron" "$build/tests/cuda/test_cuda_model" "$build/tests/cuda/test_cuda_spike_bits" "$build/tests/cuda/test_cuda_channel_reductions" "$build/tests/cuda/test_cudnn_loader" "$build/bench/cuda_neuron_bandwidth" \
    "$build/bench/cuda_train_step" "$build/bench/cuda_conv_train_step" "$build/examples/fashion_mnist_mlp" \
    "$build/examples/fashion_mnist_csnn" "$build/bench/spikefuse_worker" "$build/bench/cuda_anchors" "$bundle/bin/"
 strip "$bundle"/bin/*

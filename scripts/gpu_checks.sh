@@ -5,6 +5,7 @@
 #   there:  bash scripts/gpu_checks.sh                     # device tool: carry ["gpu-bundle"]
 # Runs, writing logs, JSON and one Markdown summary (device, date, commit, commands) to $OUT (device
 # tool) or bench/results/gpu-<date>/:
+#   0. test_cudnn_loader  whether cuDNN 9 loads here (every entry point and sub-library)
 #   1. test_cuda_neuron   every neuron kernel against the CPU reference (bit-exact spikes, v, trace)
 #   2. test_cuda_model    CUDA backend against the CPU backend: per-step spikes, gradients, weights after
 #                         20 updates, plain launches and CUDA graphs, launch counts, error paths
@@ -51,7 +52,7 @@ if [[ -d "$bundle/bin" ]]; then
 else
   build="${BUILD_DIR:-build-gpu}"
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSPIKEFUSE_CUDA=ON > "$out/configure.log" 2>&1 &&
-    cmake --build "$build" -j "$(nproc)" --target test_cuda_neuron test_cuda_model test_cuda_spike_bits test_cuda_channel_reductions cuda_neuron_bandwidth cuda_train_step \
+    cmake --build "$build" -j "$(nproc)" --target test_cuda_neuron test_cuda_model test_cuda_spike_bits test_cuda_channel_reductions test_cudnn_loader cuda_neuron_bandwidth cuda_train_step \
       cuda_conv_train_step fashion_mnist_mlp fashion_mnist_csnn >> "$out/configure.log" 2>&1 || { echo "build failed: see $out/configure.log"; tail -20 "$out/configure.log"; exit 1; }
   mkdir -p "$build/all" && cp "$build"/tests/cuda/test_cuda_* "$build"/bench/cuda_* "$build"/examples/fashion_mnist_mlp "$build"/examples/fashion_mnist_csnn \
     "$build/all/"
@@ -93,6 +94,9 @@ sanitize() {  # sanitize TOOL NAME TIMEOUT COMMAND...
   step "sanitizer_${tool}_${name}" "$limit" compute-sanitizer --tool "$tool" --error-exitcode 9 "$@"
 }
 
+# First, in seconds: whether cuDNN loads on this machine (the cuDNN cases of the model test and the
+# cuDNN rows of the benchmarks need it).
+[[ -x "$bin/test_cudnn_loader" ]] && step test_cudnn_loader 10 "$bin/test_cudnn_loader"
 step test_cuda_neuron 35 "$bin/test_cuda_neuron"
 step test_cuda_model 110 "$bin/test_cuda_model"
 step test_cuda_spike_bits 30 "$bin/test_cuda_spike_bits"
