@@ -457,9 +457,11 @@ void check_cudnn_convolutions(const run_config& ottt, const run_config& sltt, bo
 /// Sizes that are not multiples of 4 (the kernels' scalar tails), batches above the head kernel's 256
 /// threads and the bias reduction's 8-row tiles, and a smaller last batch (a second captured graph).
 void check_ragged_batches() {
-  // The Scale is done by the neuron's kernels, whose scalar tail the odd size exercises.
-  using Net = sf::Network<sf::Input<37>, sf::Linear<37>, sf::OTTTLIF<>, sf::Scale<0.5f>, sf::Linear<5>>;
-  std::printf("ragged: Input<37> -> Linear<37> -> OTTTLIF -> Scale<0.5> -> Linear<5>, batches 300 then 13, graphs\n");
+  // The Scale is done by the neuron's kernels, whose scalar tail the odd size exercises. 67 inputs:
+  // the first Linear keeps its output over a static input (Network::reuses_output, ≥ 64 per output).
+  using Net = sf::Network<sf::Input<67>, sf::Linear<37>, sf::OTTTLIF<>, sf::Scale<0.5f>, sf::Linear<5>>;
+  static_assert(Net::reuses_output[1]);
+  std::printf("ragged: Input<67> -> Linear<37> -> OTTTLIF -> Scale<0.5> -> Linear<5>, batches 300 then 13, graphs\n");
   const int max_batch = 600;
   sf::cpu::model<Net> cpu(max_batch, 2, 8);
   sf::cuda::model<Net> gpu(max_batch, 2, 8);
@@ -468,7 +470,7 @@ void check_ragged_batches() {
   std::uniform_real_distribution<float> pixel(0.f, 1.f);
   double worst_loss = 0.0;
   for (int batch : {300, 13, 300, 13}) {
-    std::vector<float> images(static_cast<std::size_t>(batch) * 37);
+    std::vector<float> images(static_cast<std::size_t>(batch) * 67);
     for (auto& x : images) x = pixel(rng);
     std::vector<std::uint8_t> labels(static_cast<std::size_t>(batch));
     for (auto& l : labels) l = static_cast<std::uint8_t>(rng() % 5);
@@ -571,7 +573,7 @@ using FusedPoolNet = PoolNet<Neuron, sf::AvgPool2d<2>, sf::AdaptiveAvgPool2d<1>>
 // The same with max poolings, which stay separate kernels.
 template <class Neuron>
 using MaxPoolNet = PoolNet<Neuron, sf::MaxPool2d<2>, sf::MaxPool2d<2>>;
-// A convolution whose im2col columns do not fit one chunk at batch 16 (12 samples, then 4). Its
+// A convolution whose im2col columns do not fit one chunk at batch 16 (two chunks of 8). Its
 // BatchNorm and the second convolution's bias gradient reduce 16,384 elements per channel, which
 // reduce.cuh splits among 4 blocks per channel: the split reductions in a model, under graphs.
 using ChunkedConvNet =
@@ -749,7 +751,7 @@ int main(int argc, char** argv) {
       }
       compare_case<ChunkedConvNet>(sltt, true, nullptr);
       compare_graph_and_plain<ChunkedConvNet>(sltt);  // split reductions: graph replays repeat plain launches' bits
-      // 1 MiB of columns: one sample per chunk, 16 chunks per convolution (the CPU lowers 12, then 4).
+      // 1 MiB of columns: one sample per chunk, 16 chunks per convolution (the CPU lowers two of 8).
       compare_case<ChunkedConvNet>(sltt, true, nullptr, sf::cuda::convolution_backend::im2col, 1);
       compare_graph_and_plain<ConvSlttNet>(sltt);
       compare_graph_and_plain<ConvOtttNet>(ottt_a);

@@ -216,21 +216,28 @@ BOOST_AUTO_TEST_CASE(flatten_may_end_the_network) {
 }
 
 // ---- a static input: the layers that see only the input and the weights are computed once --------
-using StaticFront = sf::Network<sf::Input<2, 6, 6>, sf::WSConv2d<3, 3, sf::conv_opts{.padding = 1}>, sf::Scale<0.5f>,
+// 8 channels under a 3×3 window: 72 multiply-adds per output value, so the WS conv keeps its output.
+using StaticFront = sf::Network<sf::Input<8, 6, 6>, sf::WSConv2d<3, 3, sf::conv_opts{.padding = 1}>, sf::Scale<0.5f>,
                                 sf::AvgPool2d<2>, sf::BatchNorm2d<>, sf::OTTTLIF<>, sf::Flatten, sf::Linear<4>>;
 static_assert(StaticFront::input_determined == std::array<bool, 8>{false, true, true, true, false, false, false, false});
 static_assert(sf::Network<sf::Input<8>, sf::Linear<4>>::input_determined == std::array<bool, 2>{false, false});  // the head
+// Kept: a Linear or convolution with at least 64 multiply-adds per output; the Scale and the pooling
+// after it are recomputed from it, and a 7-channel conv (63) or a 63-input Linear is recomputed.
+static_assert(StaticFront::reuses_output == std::array<bool, 8>{false, true, false, false, false, false, false, false});
+static_assert(!sf::Network<sf::Input<7, 6, 6>, sf::Conv2d<3, 3>, sf::OTTTLIF<>, sf::Flatten, sf::Linear<4>>::reuses_output[1]);
+static_assert(!sf::Network<sf::Input<63>, sf::Linear<4>, sf::OTTTLIF<>, sf::Linear<2>>::reuses_output[1]);
+static_assert(sf::Network<sf::Input<64>, sf::Linear<4>, sf::OTTTLIF<>, sf::Linear<2>>::reuses_output[1]);
 
 BOOST_AUTO_TEST_CASE(a_static_input_trains_the_same_bits_with_the_front_layers_computed_once) {
-  // The same image at every step, declared static or not: the first declares the WS conv, the Scale
-  // and the pooling unchanged after step 0 (per-batch schedule, eval), the second recomputes them.
+  // The same image at every step, declared static or not: the first declares the WS conv unchanged
+  // after step 0 (per-batch schedule, eval), the second recomputes it.
   std::vector<float> params[2], logits[2];
   for (int declared = 0; declared < 2; ++declared) {
     sf::cpu::model<StaticFront> m(3, 2, 7);
     sf::optimizer opt(sf::optimizer_config{});
     const sf::step_encoder encode(
         [](int, float* x) {
-          for (int i = 0; i < 3 * 72; ++i) x[i] = static_cast<float>((i * 7) % 13) / 3.f;
+          for (int i = 0; i < 3 * 288; ++i) x[i] = static_cast<float>((i * 7) % 13) / 3.f;
         },
         declared == 1);
     const std::vector<std::uint8_t> labels{0, 3, 1};

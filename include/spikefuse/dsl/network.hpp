@@ -174,16 +174,49 @@ struct Network {
     return false;
   }();
 
+  /// Multiply-adds per output value of node I's forward: in_features for a Linear, C_in·k² for a
+  /// convolution, 0 for the layers that only move, scale or pool values.
+  template <std::size_t I>
+  static constexpr long long multiply_adds_per_output() {
+    if constexpr (I == 0) {
+      return 0;
+    } else if constexpr (is_linear<layer_at<I>>) {
+      return static_cast<long long>(input_port_at<I>::size);
+    } else if constexpr (is_conv<layer_at<I>>) {
+      return static_cast<long long>(input_port_at<I>::dims.c) * layer_at<I>::kernel * layer_at<I>::kernel;
+    } else {
+      return 0;
+    }
+  }
+
   /// input_determined[i] (i < depth): node i's output depends only on the network input and the
-  /// parameters, so while both stay the same (a direct-encoded image within one update) the output
-  /// already in place is this step's too and the backends do not recompute it. The head (node
-  /// depth) is always computed: its kernel may add a bias in place.
+  /// parameters, so while both stay the same (a direct-encoded image within one update) it is the
+  /// same at every step (reuses_output says which of these outputs the backends keep rather than
+  /// recompute). The head (node depth) is always computed: its kernel may add a bias in place.
   static constexpr auto input_determined = [] {
     std::array<bool, depth + 1> determined{};  // node 0, the input itself, is never computed
     for (std::size_t i = 1; i < depth; ++i)
       determined[i] = dsl::node_table<nodes>::stateless_function[i] && second_sources[i] < 0 &&
                       (sources[i] == 0 || determined[static_cast<std::size_t>(sources[i])]);
     return determined;
+  }();
+
+  /// Multiply-adds per output value from which an input-determined layer's output is kept (below).
+  static constexpr long long reuse_min_multiply_adds = 64;
+
+  /// reuses_output[i]: node i is input_determined and its output is worth keeping for the whole
+  /// sequence, so the backends skip its forward while the input and parameters stay the same. Worth
+  /// keeping are a Linear or a convolution with at least reuse_min_multiply_adds multiply-adds per
+  /// output value (in_features; C_in·k²). Below that, recomputing costs about as much as reading
+  /// the kept output back (an H100 or H200 does about 15 fp32 FLOP per byte it moves), and the kept
+  /// output holds memory all along: OTTT VGG-11-WS's first convolution (C_in·k² = 27) kept 32 MiB at
+  /// batch 128. Pooling, Scale and Flatten are recomputed from what they read.
+  static constexpr auto reuses_output = [] {
+    std::array<bool, depth + 1> reuses{};
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((reuses[I] = input_determined[I] && multiply_adds_per_output<I>() >= reuse_min_multiply_adds), ...);
+    }(std::make_index_sequence<depth + 1>{});
+    return reuses;
   }();
 
   /// defers_weight_gradient<I>: node I is a Linear (not standardised) whose input is the network

@@ -97,7 +97,7 @@ struct layer_plan {
   int second_source = -1;   // a residual add's second operand
   bool neuron = false;
   bool pass_through = false;  // Scale, Dropout, pooling: what a neuron's kernel may compute with it
-  bool input_determined = false;  // keeps its output across steps (Network::input_determined)
+  bool reuses_output = false;  // keeps its output across steps (Network::reuses_output)
   bool backward_reads_input = false;        // BatchNorm, MaxPool2d, a Linear or Conv2d on spikes or currents
   bool backward_reads_input_trace = false;  // a Linear or Conv2d on an OTTT trace (GradwithTrace)
   // Offsets in the shared pool (memory_plan::shared_pool); -1: a buffer of the layer's own.
@@ -195,7 +195,7 @@ layer_plan plan_layer(int batch, const plan_options& options) {
   row.out_shape = Out::dims;
   row.neuron = is_neuron<L>;
   row.pass_through = is_scale<L> || is_dropout<L> || is_pool<L>;
-  if constexpr (I < Net::depth) row.input_determined = Net::input_determined[I];
+  if constexpr (I < Net::depth) row.reuses_output = Net::reuses_output[I];
   if constexpr (I > 0) {
     row.source = static_cast<int>(Net::template source_of<I>);
     row.second_source = Net::template second_source_of<I>;
@@ -314,7 +314,7 @@ inline void share_buffers_by_liveness(memory_plan& plan, const plan_options& opt
       const int written = first_write[n] < 0 ? backward_slot(node) : first_write[n];
       share(r.floats.grad_out, written, backward_slot(executor(node)), r.grad_out_at);
       const bool kept = options.keep_outputs || (n < options.keep_output_of.size() && options.keep_output_of[n]);
-      if (!kept && !r.input_determined) {
+      if (!kept && !r.reuses_output) {
         share(r.floats.out, forward_slot(executor(node)), std::max(forward_slot(node), last_read[n]), r.out_at);
         share(r.floats.out_trace, forward_slot(executor(node)), std::max(forward_slot(node), last_trace_read[n]), r.out_trace_at);
       }
@@ -322,8 +322,8 @@ inline void share_buffers_by_liveness(memory_plan& plan, const plan_options& opt
     share(r.floats.grad_scratch, backward_slot(node), backward_slot(node), r.grad_scratch_at);
     share(r.floats.psi, forward_slot(node), backward_slot(node), r.psi_at);
     share(r.floats.spike_bits, forward_slot(node), backward_slot(node), r.spike_bits_at);
-    // An input-determined layer runs its forward once per sequence: its Ŵ must outlast the step.
-    if (!r.input_determined) share(r.floats.weight_hat, forward_slot(node), backward_slot(node), r.weight_hat_at);
+    // A layer that reuses its output runs its forward once per sequence: its Ŵ must outlast the step.
+    if (!r.reuses_output) share(r.floats.weight_hat, forward_slot(node), backward_slot(node), r.weight_hat_at);
     share(r.floats.grad_weight_hat, backward_slot(node), backward_slot(node), r.grad_weight_hat_at);
   }
   plan.most_live = most_live_at_once(buffers);

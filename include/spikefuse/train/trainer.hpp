@@ -52,7 +52,7 @@ struct step_encoder {
 };
 
 /// Step t sees the same input and the same parameters as step t − 1 (a static input, no update in
-/// between), so the layers that see only those (Network::input_determined) keep their outputs.
+/// between), so the layers that see only those and are worth keeping (Network::reuses_output) keep their outputs.
 /// Every backend's batch loop asks this; evaluation passes per_batch (it never updates).
 inline bool input_and_parameters_unchanged(int t, const step_encoder& encode, update_schedule schedule) {
   return t > 0 && encode.same_every_step && schedule == update_schedule::per_batch;

@@ -87,11 +87,11 @@ class model {
 
   /// One forward step of every layer; adds the logits to logits_sum(). `input_and_parameters_unchanged`:
   /// the caller guarantees the same input and parameters as the previous forward of this sequence,
-  /// so the layers that depend on nothing else (Network::input_determined) keep their outputs.
+  /// so the layers that depend on nothing else and are worth keeping (Network::reuses_output) keep their outputs.
   void forward(phase ph, bool input_and_parameters_unchanged = false) {
     for_each_layer([&]<std::size_t I>() {
       if constexpr (I > 0) {
-        if (!(Net::input_determined[I] && input_and_parameters_unchanged)) forward_layer<I>(ph);
+        if (!(Net::reuses_output[I] && input_and_parameters_unchanged)) forward_layer<I>(ph);
       }
     });
     const long long n = static_cast<long long>(batch_) * Net::num_outputs;

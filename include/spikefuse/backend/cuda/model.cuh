@@ -209,7 +209,7 @@ class model {
   /// `zero_grad_first` (OTTT_O) and the backward of every layer. Replays a captured graph when
   /// graphs are on (one capture per distinct batch / phase / loss setting). `input_and_parameters_unchanged`:
   /// the caller guarantees the same input and parameters as the previous step of this sequence, so
-  /// the nodes that depend on nothing else (Network::input_determined) keep their outputs.
+  /// the nodes that depend on nothing else and are worth keeping (Network::reuses_output) keep their outputs.
   void step(phase ph, bool backward, bool zero_grad_first, int time_steps, const loss_config& loss_cfg,
             bool input_and_parameters_unchanged = false) {
     if (backward && ph != phase::train) throw std::invalid_argument("spikefuse: a backward needs phase::train");
@@ -637,7 +637,7 @@ class model {
       if constexpr (I > 0) {
         using L = typename Net::template layer_at<I>;
         constexpr std::size_t source = Net::template source_of<I>;
-        if (Net::input_determined[I] && key.reuse_input_determined) {
+        if (Net::reuses_output[I] && key.reuse_input_determined) {
           return;  // its output from the previous step is still this step's
         } else if constexpr (is_residual_add<L>) {
           constexpr std::size_t second = static_cast<std::size_t>(Net::template second_source_of<I>);
