@@ -11,6 +11,7 @@
 // them share one workspace owned by this object.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -221,6 +222,12 @@ class cudnn_convolutions {
   }
 
   std::unique_ptr<plan> make_plan(const conv_geometry& g, int batch) const {
+    // cudnnSetTensor4dDescriptor's tensors index in 32 bits: say so before cuDNN refuses it.
+    const long long largest = static_cast<long long>(batch) * std::max(g.in_c * g.in_pixels(), g.out_c * g.out_pixels());
+    if (largest >= (1LL << 31))
+      throw std::length_error("spikefuse: a convolution's input or output of " + std::to_string(largest) +
+                              " floats is past cuDNN's 2^31-element tensors; use a smaller batch or "
+                              "model_options::convolutions = im2col");
     auto p = std::make_unique<plan>(lib_);
     SF_CUDA_CHECK(lib_->cudnnCreateTensorDescriptor(&p->input));
     SF_CUDA_CHECK(lib_->cudnnCreateTensorDescriptor(&p->output));
