@@ -15,7 +15,7 @@ case "$mode" in
 esac
 
 packages=(g++ cmake make libboost1.81-dev libboost-test1.81-dev libopenblas-openmp-dev zlib1g-dev
-          libbenchmark-dev dataset-fashion-mnist)
+          libbenchmark-dev dataset-fashion-mnist python3)
 if [[ "${SPIKEFUSE_SKIP_INSTALL:-0}" != 1 ]]; then
   missing=()
   for p in "${packages[@]}"; do

@@ -3,18 +3,22 @@
 
     ~/sjvenv/bin/python bench/compare/plot.py bench/results/<date>-<device>-compare.json [--out-dir docs/img]
 
-Writes <stem>-speedup.png (SpikingJelly time / spikefuse time for workloads a-d),
+Writes <stem>-speedup.png (SpikingJelly time / spikefuse time for workloads a-d; with several rounds
+the median and their range),
 <stem>-memory-vs-T.png and <stem>-time-vs-T.png (workload e: spikefuse OTTT, SpikingJelly OTTT,
 SpikingJelly BPTT), each titled with device, date and commit.
 """
 import argparse
 import json
 import os
+import statistics
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from rows import group, round_ratios  # noqa: E402
 
 
 def label(r):
@@ -35,19 +39,19 @@ def main():
     rows = [r for r in data["rows"] if "median_ms" in r]
     written = []
 
-    # Speed-up per workload (a-d).
-    pairs = {}
-    for r in rows:
-        if r["tag"] in "abcd":
-            pairs.setdefault((r["tag"], r["workload"], r["rule"], r["batch"], r["T"]), {})[r["impl"]] = r
-    names, ratios = [], []
-    for key, p in pairs.items():
-        if "spikefuse" in p and "spikingjelly" in p:
-            names.append(label(p["spikefuse"]))
-            ratios.append(p["spikingjelly"]["median_ms"] / p["spikefuse"]["median_ms"])
+    # Speed-up per workload (a-d): the median of the rounds' ratios (run.py --rounds), their range as a bar.
+    names, ratios, low, high = [], [], [], []
+    for key, impls in group(r for r in rows if r["tag"] in "abcd").items():
+        per_round = round_ratios(impls)
+        if per_round:
+            names.append(label(impls["spikefuse"][0]))
+            ratios.append(statistics.median(per_round))
+            low.append(ratios[-1] - min(per_round))
+            high.append(max(per_round) - ratios[-1])
     if ratios:
         fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(ratios)), 4))
-        bars = ax.bar(range(len(ratios)), ratios, color="#3572a5")
+        spread = [low, high] if any(low) or any(high) else None
+        bars = ax.bar(range(len(ratios)), ratios, color="#3572a5", yerr=spread, capsize=4 if spread else 0)
         ax.bar_label(bars, labels=["%.1fx" % v for v in ratios])
         ax.axhline(1.0, color="gray", lw=0.8)
         ax.set_xticks(range(len(ratios)), names, fontsize=8)

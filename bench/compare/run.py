@@ -20,6 +20,11 @@ torch.cuda.max_memory_allocated). Workloads:
   e  VGG-11-WS against T in {1, 2, 4, 8, 16, 32, 64}: spikefuse OTTT, SpikingJelly OTTT and
      SpikingJelly BPTT (multi-step LIF), batch --sweep-batch (CPU default 1, GPU 32)
 
+With --rounds N (workloads a-d) each workload is measured N times, the two sides alternating
+(spikefuse first in odd rounds, SpikingJelly first in even ones), and the table gives the median of
+the N per-round speed-ups with their range: on a machine whose speed drifts over minutes (a shared
+VM), a ratio within one round is what compares.
+
 Prints a markdown table and writes the raw rows with device, date, commit and this command line.
 """
 import argparse
@@ -28,8 +33,11 @@ import json
 import os
 import platform
 import shlex
+import statistics
 import subprocess
 import sys
+
+from rows import group, median_of, round_ratios
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -49,16 +57,20 @@ def workloads(args):
         rows.append(("c", "vgg11ws", "ottt", conv_batch, 6))
     if "d" in args.workloads:
         rows.append(("d", "resnet18", "sltt", conv_batch, 6))
-    table = [(tag, w, rule, batch, T, impl) for tag, w, rule, batch, T in rows for impl in ("spikefuse", "spikingjelly")]
+    table = []
+    for tag, w, rule, batch, T in rows:
+        for k in range(args.rounds):
+            order = ("spikefuse", "spikingjelly") if k % 2 == 0 else ("spikingjelly", "spikefuse")
+            table += [(tag, w, rule, batch, T, impl, k) for impl in order]
     if "e" in args.workloads:
         for T in SWEEP_T:
-            table.append(("e", "vgg11ws", "ottt", sweep_batch, T, "spikefuse"))
-            table.append(("e", "vgg11ws", "ottt", sweep_batch, T, "spikingjelly"))
-            table.append(("e", "vgg11ws", "bptt", sweep_batch, T, "spikingjelly"))
+            table.append(("e", "vgg11ws", "ottt", sweep_batch, T, "spikefuse", 0))
+            table.append(("e", "vgg11ws", "ottt", sweep_batch, T, "spikingjelly", 0))
+            table.append(("e", "vgg11ws", "bptt", sweep_batch, T, "spikingjelly", 0))
     return table
 
 
-def run_one(args, tag, workload, rule, batch, T, impl):
+def run_one(args, tag, workload, rule, batch, T, impl, round_index):
     reps = args.sweep_reps if tag == "e" and args.sweep_reps else args.reps
     common = ["--workload", workload, "--rule", rule, "--batch", str(batch), "--T", str(T), "--reps", str(reps),
               "--warmup", str(args.warmup), "--device", args.device]
@@ -75,9 +87,10 @@ def run_one(args, tag, workload, rule, batch, T, impl):
         # A configuration that does not fit (out of memory at large T for BPTT) is a result too.
         err = (proc.stderr.strip().splitlines() or ["exit code %d" % proc.returncode])[-1]
         return {"impl": impl, "workload": workload, "rule": rule, "batch": batch, "T": T, "tag": tag,
-                "error": err, "command": shlex.join(cmd)}
+                "round": round_index, "error": err, "command": shlex.join(cmd)}
     row = json.loads(proc.stdout.strip().splitlines()[-1])
     row["tag"] = tag
+    row["round"] = round_index
     row["command"] = shlex.join(cmd)
     return row
 
@@ -106,22 +119,29 @@ def mib(b):
 
 
 def print_table(rows):
-    by_key = {}
-    for r in rows:
-        by_key.setdefault((r["tag"], r["workload"], r["rule"], r["batch"], r["T"]), {})[r["impl"]] = r
-    print("| | workload | rule | batch | T | spikefuse ms | SpikingJelly ms | speed-up | spikefuse MiB | SpikingJelly MiB | memory ratio |")
+    rounds = max((r.get("round", 0) for r in rows), default=0) + 1
+    print("| | workload | rule | batch | T | spikefuse ms | SpikingJelly ms | speed-up%s | spikefuse MiB | SpikingJelly MiB | memory ratio |"
+          % (" (median of %d rounds, range)" % rounds if rounds > 1 else ""))
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for (tag, w, rule, batch, T), pair in by_key.items():
-        ours, theirs = pair.get("spikefuse"), pair.get("spikingjelly")
-        cells = []
-        for r in (ours, theirs):
-            cells.append(("%.1f" % r["median_ms"]) if r and "median_ms" in r else (r.get("error", "-")[:40] if r else "-"))
-        speed = "%.2fx" % (theirs["median_ms"] / ours["median_ms"]) if ours and theirs and "median_ms" in ours and "median_ms" in theirs else "-"
-        mem = [mib(r.get("peak_bytes")) if r and "peak_bytes" in r else "-" for r in (ours, theirs)]
-        ratio = ("%.2f" % (ours["peak_bytes"] / theirs["peak_bytes"])
-                 if ours and theirs and ours.get("peak_bytes") and theirs.get("peak_bytes") else "-")
+    errors = {}
+    for r in rows:
+        if "error" in r:
+            errors.setdefault((r["tag"], r["workload"], r["rule"], r["batch"], r["T"], r["impl"]), r["error"])
+    for (tag, w, rule, batch, T), impls in group(rows).items():
+        cells, mem = [], []
+        for impl in ("spikefuse", "spikingjelly"):
+            ms, peak = median_of(impls.get(impl, []), "median_ms"), median_of(impls.get(impl, []), "peak_bytes")
+            cells.append("%.1f" % ms if ms is not None else errors.get((tag, w, rule, batch, T, impl), "-")[:40])
+            mem.append(peak)
+        ratios = round_ratios(impls)
+        speed = "-"
+        if ratios:
+            speed = "%.2fx" % statistics.median(ratios)
+            if len(ratios) > 1:
+                speed += " (%.2f-%.2f)" % (min(ratios), max(ratios))
+        ratio = "%.2f" % (mem[0] / mem[1]) if mem[0] and mem[1] else "-"
         print("| %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s |" % (tag, w, rule.upper(), batch, T, cells[0], cells[1],
-                                                                     speed, mem[0], mem[1], ratio))
+                                                                     speed, mib(mem[0]), mib(mem[1]), ratio))
 
 
 def main():
@@ -133,6 +153,7 @@ def main():
     ap.add_argument("--workloads", default="abcde", help="letters of the workloads to run (default abcde)")
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=1, help="workloads a-d: measure each this many times, alternating sides")
     ap.add_argument("--sweep-reps", type=int, default=0, help="reps for workload e (default: --reps)")
     ap.add_argument("--sweep-batch", type=int, default=0)
     ap.add_argument("--cpu-conv-batch", type=int, default=4)
@@ -156,7 +177,8 @@ def main():
         with open(out, "w") as f:  # after every row: a run cut short by a time limit keeps what it measured
             json.dump({"machine": info, "rows": rows}, f, indent=1)
         shown = ("%.1f ms, %s MiB" % (row["median_ms"], mib(row["peak_bytes"]))) if "median_ms" in row else row["error"]
-        print("  %s %-9s %-5s batch %-3d T %-2d %-12s %s" % (spec[0], spec[1], spec[2], spec[3], spec[4], spec[5], shown),
+        print("  %s %-9s %-5s batch %-3d T %-2d %-12s %s%s" % (spec[0], spec[1], spec[2], spec[3], spec[4], spec[5], shown,
+                                                                "  (round %d)" % (spec[6] + 1) if args.rounds > 1 else ""),
               file=sys.stderr, flush=True)
     print_table(rows)
     print("raw rows: %s" % os.path.relpath(out, ROOT))
