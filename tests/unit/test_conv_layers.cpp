@@ -88,26 +88,31 @@ std::vector<double> direct_conv(const sf::conv_geometry& g, int batch, const std
 BOOST_AUTO_TEST_CASE(the_batch_splits_into_the_fewest_chunks_of_even_size) {
   // (C·k² + Cₒ)·HₒWₒ = (288 + 64)·196 = 68,992 floats per sample: 60 fit the default 2²² budget.
   constexpr sf::conv_geometry g{32, 14, 14, 64, 14, 14, 3, 1, 1};
+  constexpr long long per_sample = 68992;
   static_assert(g.samples_per_chunk(64) == 32 && g.samples_per_chunk(60) == 60 && g.samples_per_chunk(121) == 41);
-  for (const long long budget : {68992LL, 3 * 68992LL, 4 * 68992LL + 1, 60 * 68992LL, 1LL << 30}) {
-    const long long most = std::max(1LL, budget / 68992);
+  // The scratch planned for a largest batch holds every smaller batch's chunks (60 > 32).
+  static_assert(g.scratch_floats(64) == 60 * per_sample && g.scratch_floats(16) == 16 * per_sample);
+  for (const long long budget : {per_sample, 3 * per_sample, 4 * per_sample + 1, 60 * per_sample, 1LL << 30}) {
+    const long long most = std::max(1LL, budget / per_sample);
     for (int batch = 1; batch <= 300; ++batch) {
       const int chunk = g.samples_per_chunk(batch, budget);
       const long long fewest = (batch + most - 1) / most;
       std::vector<int> counts;
       g.for_each_chunk(
-          batch, [&](int, int count, long long ld) {
+          batch, [&](int first, int count, long long ld) {
+            BOOST_TEST(first == std::accumulate(counts.begin(), counts.end(), 0));
             counts.push_back(count);
             BOOST_TEST(ld == static_cast<long long>(count) * g.out_pixels());
           },
           budget);
-      const long long total = std::accumulate(counts.begin(), counts.end(), 0LL);
-      BOOST_TEST_REQUIRE(total == batch);
-      BOOST_TEST(chunk <= most, "budget " << budget << ", batch " << batch);
-      BOOST_TEST(static_cast<long long>(counts.size()) == fewest, "budget " << budget << ", batch " << batch);
-      // All chunks hold `chunk` samples but the last, which is short by fewer than the chunk count.
-      for (std::size_t i = 0; i + 1 < counts.size(); ++i) BOOST_TEST(counts[i] == chunk);
-      BOOST_TEST(chunk - counts.back() < static_cast<int>(counts.size()), "budget " << budget << ", batch " << batch);
+      BOOST_TEST_INFO("budget " << budget << ", batch " << batch);
+      BOOST_TEST_REQUIRE(std::accumulate(counts.begin(), counts.end(), 0LL) == batch);
+      BOOST_TEST(static_cast<long long>(counts.size()) == fewest);
+      BOOST_TEST(*std::max_element(counts.begin(), counts.end()) == chunk);
+      BOOST_TEST(chunk - *std::min_element(counts.begin(), counts.end()) <= 1);
+      BOOST_TEST(chunk <= most);
+      // Every batch up to 300 fits the scratch planned for 300.
+      BOOST_TEST(chunk * per_sample <= g.scratch_floats(300, budget));
     }
   }
 }

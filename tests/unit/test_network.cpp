@@ -305,3 +305,38 @@ BOOST_AUTO_TEST_CASE(deferred_weight_gradients_equal_the_per_step_sum) {
   // The other summation order shows in the last bits (for this data): the deferred path did run.
   BOOST_TEST(front_diff > 0.0);
 }
+
+// The head defers its dW and reads the Scale's output, which is input-determined but not kept (no
+// multiply-adds), so it lives in the shared pool: it must stay intact until the gradient is flushed
+// after the last step, not be overwritten by a later buffer (the first Linear's ∂out).
+using PooledDeferredInput = sf::Network<sf::Input<32>, sf::Linear<100>, sf::Scale<0.5f>, sf::Linear<10>>;
+static_assert(PooledDeferredInput::defers_weight_gradient<3> && !PooledDeferredInput::reuses_output[2]);
+
+BOOST_AUTO_TEST_CASE(a_deferred_weight_gradient_reads_its_pooled_input_intact) {
+  std::vector<float> grads[2];
+  for (int deferred = 0; deferred < 2; ++deferred) {
+    sf::cpu::model<PooledDeferredInput> m(4, 2, 5);
+    sf::optimizer opt(sf::optimizer_config{});
+    const sf::step_encoder encode(
+        [](int, float* x) {
+          for (int i = 0; i < 4 * 32; ++i) x[i] = static_cast<float>((i * 5) % 9) / 4.f - 1.f;
+        },
+        true);
+    const std::vector<std::uint8_t> labels{0, 2, 1, 9};
+    sf::train_hooks hooks;
+    if (deferred == 0) hooks.after_backward = [](int, float) {};  // a per-step reader: nothing deferred
+    hooks.before_batch_update = [&] { grads[deferred].assign(m.gradients().begin(), m.gradients().end()); };
+    sf::train_batch(m, opt, 0.f, 4, 4, encode, labels, sf::loss_config{}, sf::update_schedule::per_batch,
+                    std::vector<char>(4, 1), hooks);
+  }
+  for (const auto& t : sf::parameter_layout<PooledDeferredInput>()) {
+    double diff = 0.0, norm = 0.0;
+    for (long long i = t.offset; i < t.offset + t.size; ++i) {
+      diff += (grads[1][i] - grads[0][i]) * static_cast<double>(grads[1][i] - grads[0][i]);
+      norm += static_cast<double>(grads[0][i]) * grads[0][i];
+    }
+    BOOST_TEST_INFO("tensor " << t.name);
+    BOOST_TEST(norm > 0.0);
+    BOOST_TEST(std::sqrt(diff / norm) <= 1e-6);
+  }
+}

@@ -270,8 +270,10 @@ layer_plan plan_layer(int batch, const plan_options& options) {
 ///   and so does a standardised weight Ŵ from its layer's forward; ∂Ŵ within the layer's backward.
 /// A Scale, Dropout or pooling after a neuron counts as done by that neuron: the CUDA backend's
 /// neuron kernel writes their outputs in its forward and reads their ∂ in its backward. Kept apart:
-/// the input, the head (logits, and the ∂ the loss writes), the outputs and Ŵ of input-determined
-/// nodes (reused across steps), and with keep_outputs every output (keep_output_of: that node's).
+/// the input, the head (logits, and the ∂ the loss writes), the outputs and Ŵ of the nodes that
+/// reuse their output across steps (Network::reuses_output), and with keep_outputs every output
+/// (keep_output_of: that node's). The input of a Linear that defers its weight gradient lives to the
+/// end of the step.
 inline void share_buffers_by_liveness(memory_plan& plan, const plan_options& options) {
   auto& rows = plan.layers;
   auto row = [&](int node) -> layer_plan& { return rows[static_cast<std::size_t>(node)]; };
@@ -295,6 +297,10 @@ inline void share_buffers_by_liveness(memory_plan& plan, const plan_options& opt
       const auto& c = row(consumer);
       const int in_backward = backward_slot(executor(consumer));
       last_read[s] = std::max(last_read[s], c.backward_reads_input ? in_backward : forward_slot(consumer));
+      // A Linear that defers its weight gradient (grad_sum) reads its input once more after the
+      // sequence's last step (cpu::model::flush_deferred_gradients): nothing may overwrite it after
+      // its forward. A pooled input (input-determined but recomputed at every step) lives to the end.
+      if (c.floats.grad_sum > 0) last_read[s] = 2 * depth;
       last_trace_read[s] = std::max(last_trace_read[s], c.backward_reads_input_trace ? in_backward : forward_slot(consumer));
     }
   }

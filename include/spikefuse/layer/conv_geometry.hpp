@@ -19,14 +19,17 @@ struct conv_geometry {
   /// the CUDA backend takes it from cuda::model_options::im2col_chunk_mib).
   static constexpr long long default_chunk_floats = 1LL << 22;
 
-  /// Samples lowered to columns at once: as few chunks as fit `budget` floats of columns plus
-  /// gathered gradients each, so that one GEMM covers many samples without the buffer growing with
-  /// the batch, and the batch split evenly among them: 64 samples where 60 fit are two chunks of 32,
-  /// not 60 and a GEMM over the last 4.
-  constexpr int samples_per_chunk(int batch, long long budget = default_chunk_floats) const {
+  /// Samples one chunk may hold: as many as fit `budget` floats of columns plus gathered gradients
+  /// (at least one), so that one GEMM covers many samples without the buffer growing with the batch.
+  constexpr long long samples_within(long long budget) const {
     const long long per_sample = static_cast<long long>(column_rows() + out_c) * out_pixels();
-    long long most = budget / per_sample;
-    if (most < 1) most = 1;
+    return budget / per_sample < 1 ? 1 : budget / per_sample;
+  }
+  /// The batch is lowered in the fewest chunks within the budget, of even size (sizes differ by at
+  /// most one: 64 samples where 60 fit are two chunks of 32, not 60 and a GEMM over the last 4).
+  /// Returns the largest chunk's size.
+  constexpr int samples_per_chunk(int batch, long long budget = default_chunk_floats) const {
+    const long long most = samples_within(budget);
     if (most >= batch) return batch;
     const long long chunks = (batch + most - 1) / most;
     return static_cast<int>((batch + chunks - 1) / chunks);
@@ -34,15 +37,22 @@ struct conv_geometry {
   /// f(first, count, ld) for each chunk of samples [first, first + count), ld = count·HₒWₒ columns.
   template <class F>
   void for_each_chunk(int batch, F&& f, long long budget = default_chunk_floats) const {
-    const int chunk = samples_per_chunk(batch, budget);
-    for (int first = 0; first < batch; first += chunk) {
-      const int count = batch - first < chunk ? batch - first : chunk;
+    if (batch < 1) return;
+    const long long most = samples_within(budget);
+    const int chunks = static_cast<int>((batch + most - 1) / most);
+    const int base = batch / chunks, longer = batch % chunks;  // the first `longer` chunks hold one more
+    for (int i = 0, first = 0; i < chunks; ++i) {
+      const int count = base + (i < longer ? 1 : 0);
       f(first, count, static_cast<long long>(count) * out_pixels());
+      first += count;
     }
   }
-  /// Scratch floats for `batch` samples: columns [k²·C × chunk·HₒWₒ] and gathered ∂z [Cₒ × chunk·HₒWₒ].
-  constexpr long long scratch_floats(int batch, long long budget = default_chunk_floats) const {
-    return static_cast<long long>(samples_per_chunk(batch, budget)) * (column_rows() + out_c) * out_pixels();
+  /// Scratch floats for batches up to `max_batch`: columns [k²·C × chunk·HₒWₒ] and gathered ∂
+  /// [Cₒ × chunk·HₒWₒ] of the largest chunk any of them lowers. Not samples_per_chunk(max_batch):
+  /// even splits are not monotone in the batch (64 lowers chunks of 32, 60 one of 60).
+  constexpr long long scratch_floats(int max_batch, long long budget = default_chunk_floats) const {
+    const long long most = samples_within(budget);
+    return (most < max_batch ? most : max_batch) * (column_rows() + out_c) * out_pixels();
   }
 };
 

@@ -132,10 +132,13 @@ __global__ void __launch_bounds__(reduce_threads)
     grad_bias[blockIdx.y] += static_cast<float>(sum[0]);  // parameter gradients ACCUMULATE
 }
 
-/// A chunk's columns and its NCHW slices are indexed in 32 bits by the kernels above.
+/// A chunk's columns and its NCHW slices are indexed in 32 bits by the kernels above: checked for
+/// the largest chunk of any batch up to `batch` (what the plan's scratch holds), so a model planned
+/// for `batch` passes at every smaller one.
 template <conv_geometry G>
 void check_chunk_indexing(int batch, long long chunk_floats) {
-  const long long chunk = G.samples_per_chunk(batch, chunk_floats);
+  const long long most = G.samples_within(chunk_floats);
+  const long long chunk = most < batch ? most : batch;
   const long long pixels = G.out_pixels();
   if (static_cast<long long>(G.column_rows() + G.out_c) * chunk * pixels >= (1LL << 31) ||
       chunk * G.in_c * G.in_pixels() >= (1LL << 31))

@@ -428,10 +428,10 @@ class model {
     float mse_weight;
     bool constant_target;
     float target_value;
-    bool reuse_input_determined;
+    bool input_and_parameters_unchanged;  // the layers that reuse their output (Network::reuses_output) are skipped
     auto tie() const {
       return std::tie(batch, ph, backward, zero_grad_first, time_steps, mse_weight, constant_target, target_value,
-                      reuse_input_determined);
+                      input_and_parameters_unchanged);
     }
     bool operator<(const step_key& o) const { return tie() < o.tie(); }
   };
@@ -637,7 +637,7 @@ class model {
       if constexpr (I > 0) {
         using L = typename Net::template layer_at<I>;
         constexpr std::size_t source = Net::template source_of<I>;
-        if (Net::reuses_output[I] && key.reuse_input_determined) {
+        if (Net::reuses_output[I] && key.input_and_parameters_unchanged) {
           return;  // its output from the previous step is still this step's
         } else if constexpr (is_residual_add<L>) {
           constexpr std::size_t second = static_cast<std::size_t>(Net::template second_source_of<I>);
