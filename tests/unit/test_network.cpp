@@ -257,6 +257,27 @@ using DeferredFront = sf::Network<sf::Input<8>, sf::Linear<6>, sf::Linear<5>, sf
 static_assert(DeferredFront::defers_weight_gradient<1> && DeferredFront::defers_weight_gradient<2>);
 static_assert(!DeferredFront::defers_weight_gradient<4>);  // reads spikes
 
+/// Hooks that copy the gradients before the batch's update into `into`; with `per_step_reader`, also
+/// a hook after every backward, which reads per-step gradients, so nothing is deferred.
+template <class Model>
+sf::train_hooks gradient_hooks(Model& m, std::vector<float>& into, bool per_step_reader) {
+  sf::train_hooks hooks;
+  if (per_step_reader) hooks.after_backward = [](int, float) {};
+  hooks.before_batch_update = [&m, &into] { into.assign(m.gradients().begin(), m.gradients().end()); };
+  return hooks;
+}
+
+/// Σ (b − a)² and Σ a² over one parameter tensor.
+struct tensor_difference {
+  double diff = 0.0, norm = 0.0;
+  tensor_difference(const sf::parameter_tensor& t, const std::vector<float>& a, const std::vector<float>& b) {
+    for (long long i = t.offset; i < t.offset + t.size; ++i) {
+      diff += (b[i] - a[i]) * static_cast<double>(b[i] - a[i]);
+      norm += static_cast<double>(a[i]) * a[i];
+    }
+  }
+};
+
 BOOST_AUTO_TEST_CASE(deferred_weight_gradients_equal_the_per_step_sum) {
   // The same batch twice: once with a hook after every backward (which reads per-step gradients, so
   // nothing is deferred), once without (the two front Linears sum ∂out and run dW once). Only those
@@ -276,9 +297,7 @@ BOOST_AUTO_TEST_CASE(deferred_weight_gradients_equal_the_per_step_sum) {
         },
         true);
     const std::vector<std::uint8_t> labels{0, 2, 1, 2};
-    sf::train_hooks hooks;
-    if (deferred == 0) hooks.after_backward = [](int, float) {};
-    hooks.before_batch_update = [&] { grads[deferred].assign(m.gradients().begin(), m.gradients().end()); };
+    const sf::train_hooks hooks = gradient_hooks(m, grads[deferred], deferred == 0);
     sf::train_batch(m, opt, 0.f, 4, 5, encode, labels, sf::loss_config{}, sf::update_schedule::per_batch,
                     std::vector<char>(5, 1), hooks);
     sf::train_batch(m, opt, 0.f, 3, 5, encode, std::span<const std::uint8_t>(labels).first(3), sf::loss_config{},
@@ -287,11 +306,7 @@ BOOST_AUTO_TEST_CASE(deferred_weight_gradients_equal_the_per_step_sum) {
   const auto& tensors = sf::parameter_layout<DeferredFront>();
   double front_diff = 0.0;
   for (const auto& t : tensors) {
-    double diff = 0.0, norm = 0.0;
-    for (long long i = t.offset; i < t.offset + t.size; ++i) {
-      diff += (grads[1][i] - grads[0][i]) * static_cast<double>(grads[1][i] - grads[0][i]);
-      norm += static_cast<double>(grads[0][i]) * grads[0][i];
-    }
+    const auto [diff, norm] = tensor_difference(t, grads[0], grads[1]);
     BOOST_TEST_INFO("tensor " << t.name);
     BOOST_TEST(norm > 0.0);
     const bool front_weight = (t.layer == 1 || t.layer == 2) && t.name.ends_with(".weight");
@@ -323,18 +338,12 @@ BOOST_AUTO_TEST_CASE(a_deferred_weight_gradient_reads_its_pooled_input_intact) {
         },
         true);
     const std::vector<std::uint8_t> labels{0, 2, 1, 9};
-    sf::train_hooks hooks;
-    if (deferred == 0) hooks.after_backward = [](int, float) {};  // a per-step reader: nothing deferred
-    hooks.before_batch_update = [&] { grads[deferred].assign(m.gradients().begin(), m.gradients().end()); };
+    const sf::train_hooks hooks = gradient_hooks(m, grads[deferred], deferred == 0);
     sf::train_batch(m, opt, 0.f, 4, 4, encode, labels, sf::loss_config{}, sf::update_schedule::per_batch,
                     std::vector<char>(4, 1), hooks);
   }
   for (const auto& t : sf::parameter_layout<PooledDeferredInput>()) {
-    double diff = 0.0, norm = 0.0;
-    for (long long i = t.offset; i < t.offset + t.size; ++i) {
-      diff += (grads[1][i] - grads[0][i]) * static_cast<double>(grads[1][i] - grads[0][i]);
-      norm += static_cast<double>(grads[0][i]) * grads[0][i];
-    }
+    const auto [diff, norm] = tensor_difference(t, grads[0], grads[1]);
     BOOST_TEST_INFO("tensor " << t.name);
     BOOST_TEST(norm > 0.0);
     BOOST_TEST(std::sqrt(diff / norm) <= 1e-6);
