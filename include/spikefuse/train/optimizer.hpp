@@ -95,15 +95,16 @@ SF_HOST_DEVICE constexpr void update_parameter_as(const optimizer_step& c, std::
   }
 }
 
-/// Updates parameter i with the kind chosen at run time (the CUDA kernel; one branch per element).
-SF_HOST_DEVICE constexpr void update_parameter(const optimizer_step& c, std::size_t i, float* params,
-                                               const float* grads, float* slot0, float* slot1) {
+/// Calls f.template operator()<Kind, Momentum>() for the kind chosen at run time (SGD: with or without
+/// momentum), so that each backend runs one loop or kernel per kind, with no branch per element.
+template <class F>
+void with_update_kind(const optimizer_step& c, F&& f) {
   switch (c.kind) {
     case optimizer_kind::sgd:
-      if (c.momentum != 0.f) return update_parameter_as<optimizer_kind::sgd, true>(c, i, params, grads, slot0, slot1);
-      return update_parameter_as<optimizer_kind::sgd, false>(c, i, params, grads, slot0, slot1);
-    case optimizer_kind::adam: return update_parameter_as<optimizer_kind::adam, true>(c, i, params, grads, slot0, slot1);
-    case optimizer_kind::adamw: return update_parameter_as<optimizer_kind::adamw, true>(c, i, params, grads, slot0, slot1);
+      if (c.momentum != 0.f) return f.template operator()<optimizer_kind::sgd, true>();
+      return f.template operator()<optimizer_kind::sgd, false>();
+    case optimizer_kind::adam: return f.template operator()<optimizer_kind::adam, true>();
+    case optimizer_kind::adamw: return f.template operator()<optimizer_kind::adamw, true>();
   }
 }
 
@@ -153,13 +154,7 @@ class optimizer {
     const float* g = grads.data();
     float* s0 = slot0.data();
     float* s1 = slot1.data();
-    switch (c.kind) {
-      case optimizer_kind::sgd:
-        if (c.momentum != 0.f) return update_all<optimizer_kind::sgd, true>(c, n, p, g, s0, s1);
-        return update_all<optimizer_kind::sgd, false>(c, n, p, g, s0, s1);
-      case optimizer_kind::adam: return update_all<optimizer_kind::adam, true>(c, n, p, g, s0, s1);
-      case optimizer_kind::adamw: return update_all<optimizer_kind::adamw, true>(c, n, p, g, s0, s1);
-    }
+    with_update_kind(c, [&]<optimizer_kind Kind, bool Momentum>() { update_all<Kind, Momentum>(c, n, p, g, s0, s1); });
   }
 
  private:
