@@ -27,19 +27,21 @@ struct conv_geometry {
   }
   /// The batch is lowered in the fewest chunks within the budget, of even size (sizes differ by at
   /// most one: 64 samples where 60 fit are two chunks of 32, not 60 and a GEMM over the last 4).
-  /// Returns the largest chunk's size.
-  constexpr int samples_per_chunk(int batch, long long budget = default_chunk_floats) const {
+  constexpr int chunk_count(int batch, long long budget = default_chunk_floats) const {
     const long long most = samples_within(budget);
-    if (most >= batch) return batch;
-    const long long chunks = (batch + most - 1) / most;
-    return static_cast<int>((batch + chunks - 1) / chunks);
+    return static_cast<int>((batch + most - 1) / most);
+  }
+  /// The largest chunk's size.
+  constexpr int samples_per_chunk(int batch, long long budget = default_chunk_floats) const {
+    if (batch < 1) return 0;
+    const int chunks = chunk_count(batch, budget);
+    return (batch + chunks - 1) / chunks;
   }
   /// f(first, count, ld) for each chunk of samples [first, first + count), ld = count·HₒWₒ columns.
   template <class F>
   void for_each_chunk(int batch, F&& f, long long budget = default_chunk_floats) const {
     if (batch < 1) return;
-    const long long most = samples_within(budget);
-    const int chunks = static_cast<int>((batch + most - 1) / most);
+    const int chunks = chunk_count(batch, budget);
     const int base = batch / chunks, longer = batch % chunks;  // the first `longer` chunks hold one more
     for (int i = 0, first = 0; i < chunks; ++i) {
       const int count = base + (i < longer ? 1 : 0);
@@ -47,12 +49,16 @@ struct conv_geometry {
       first += count;
     }
   }
-  /// Scratch floats for batches up to `max_batch`: columns [k²·C × chunk·HₒWₒ] and gathered ∂
-  /// [Cₒ × chunk·HₒWₒ] of the largest chunk any of them lowers. Not samples_per_chunk(max_batch):
-  /// even splits are not monotone in the batch (64 lowers chunks of 32, 60 one of 60).
-  constexpr long long scratch_floats(int max_batch, long long budget = default_chunk_floats) const {
+  /// The largest chunk of any batch up to `max_batch`. Not samples_per_chunk(max_batch): even splits
+  /// are not monotone in the batch (64 lowers chunks of 32, 60 one of 60).
+  constexpr long long largest_chunk(int max_batch, long long budget = default_chunk_floats) const {
     const long long most = samples_within(budget);
-    return (most < max_batch ? most : max_batch) * (column_rows() + out_c) * out_pixels();
+    return most < max_batch ? most : max_batch;
+  }
+  /// Scratch floats for batches up to `max_batch`: columns [k²·C × chunk·HₒWₒ] and gathered ∂
+  /// [Cₒ × chunk·HₒWₒ] of largest_chunk(max_batch).
+  constexpr long long scratch_floats(int max_batch, long long budget = default_chunk_floats) const {
+    return largest_chunk(max_batch, budget) * (column_rows() + out_c) * out_pixels();
   }
 };
 

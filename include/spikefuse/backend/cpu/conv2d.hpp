@@ -35,6 +35,11 @@ constexpr inside_span columns_inside(const conv_geometry& g, int j) {
 
 namespace detail {
 
+// Worth a parallel region only above this many elements. For im2col and col2im the test is over the
+// whole chunk, not one sample: a small layer at a large batch (the CSNN's 32×14×14 input, 56K
+// columns per sample) was lowered by one thread while the other waited.
+constexpr long long parallel_elements = 65536;
+
 /// One column row, row = (c·k + i)·k + j, of one sample x [C×H×W] into dst[pixel]; zero padding.
 inline void lower_row(const conv_geometry& g, const float* __restrict x, int row, float* __restrict dst) {
   const int k = g.kernel, s = g.stride;
@@ -82,10 +87,6 @@ inline void fold_channel(const conv_geometry& g, const float* __restrict col, lo
     }
 }
 
-// Worth a parallel region only above this many elements; the test is over the whole chunk, not one
-// sample: a small layer at a large batch (the CSNN's 32×14×14 input, 56K columns per sample) was
-// lowered by one thread while the other waited.
-constexpr long long parallel_elements = 65536;
 
 template <bool Accumulate>
 void fold_samples(const conv_geometry& g, int count, const float* __restrict col, long long ld, float* __restrict dx) {
@@ -139,7 +140,7 @@ inline void conv2d_forward(const conv_geometry& g, int batch, const float* in, c
     gemm(transpose::no, transpose::no, g.out_c, static_cast<int>(ld), rows, 1.f, weight, rows, col, static_cast<int>(ld), 0.f,
          product, static_cast<int>(ld));
     // Bias after the sum, as PyTorch adds it: the same rounding.
-#pragma omp parallel for collapse(2) schedule(static) if (ld * g.out_c > 65536)
+#pragma omp parallel for collapse(2) schedule(static) if (ld * g.out_c > detail::parallel_elements)
     for (int s = 0; s < count; ++s)
       for (int o = 0; o < g.out_c; ++o) {
         const float* src = product + o * ld + static_cast<long long>(s) * pixels;
@@ -159,7 +160,7 @@ inline void conv2d_backward(const conv_geometry& g, int batch, const float* kept
   float* col = scratch;
   float* gathered = scratch + static_cast<long long>(rows) * chunk * pixels;
   g.for_each_chunk(batch, [&](int first, int count, long long ld) {
-#pragma omp parallel for collapse(2) schedule(static) if (ld * g.out_c > 65536)
+#pragma omp parallel for collapse(2) schedule(static) if (ld * g.out_c > detail::parallel_elements)
     for (int s = 0; s < count; ++s)
       for (int o = 0; o < g.out_c; ++o) {
         const float* src = grad_out + (static_cast<long long>(first + s) * g.out_c + o) * pixels;
@@ -177,7 +178,7 @@ inline void conv2d_backward(const conv_geometry& g, int batch, const float* kept
   });
   if (grad_bias) {
     // This step's sum over the batch first (in double), then added: autograd's rounding.
-#pragma omp parallel for schedule(static) if (static_cast<long long>(batch) * g.out_c * pixels > 65536)
+#pragma omp parallel for schedule(static) if (static_cast<long long>(batch) * g.out_c * pixels > detail::parallel_elements)
     for (int o = 0; o < g.out_c; ++o) {
       double_sums<1> step_sum;
       for (int b = 0; b < batch; ++b) {

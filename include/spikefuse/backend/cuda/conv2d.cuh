@@ -137,8 +137,7 @@ __global__ void __launch_bounds__(reduce_threads)
 /// for `batch` passes at every smaller one.
 template <conv_geometry G>
 void check_chunk_indexing(int batch, long long chunk_floats) {
-  const long long most = G.samples_within(chunk_floats);
-  const long long chunk = most < batch ? most : batch;
+  const long long chunk = G.largest_chunk(batch, chunk_floats);
   const long long pixels = G.out_pixels();
   if (static_cast<long long>(G.column_rows() + G.out_c) * chunk * pixels >= (1LL << 31) ||
       chunk * G.in_c * G.in_pixels() >= (1LL << 31))
