@@ -181,6 +181,9 @@ def main():
                                                                 "  (round %d)" % (spec[6] + 1) if args.rounds > 1 else ""),
               file=sys.stderr, flush=True)
     print_table(rows)
+    blas = sorted({r["blas"] for r in rows if r.get("blas") and r.get("device") == "cpu"})
+    if blas:  # on the CPU the GEMMs are most of a conv net's time: which kernels ran matters
+        print("spikefuse CPU GEMMs: %s" % "; ".join(blas))
     print("raw rows: %s" % os.path.relpath(out, ROOT))
 
 

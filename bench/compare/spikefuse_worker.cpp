@@ -179,9 +179,10 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"impl\": \"spikefuse\", \"workload\": \"%s\", \"rule\": \"%s\", \"batch\": %d, \"T\": %d, \"device\": \"%s\", "
         "\"precision\": \"%s\", \"conv\": \"%s\", \"im2col_mib\": %d, \"median_ms\": %.4f, \"p10_ms\": %.4f, \"p90_ms\": %.4f, \"reps\": %d, \"peak_bytes\": %lld, "
-        "\"memory\": \"%s\", \"params\": %lld, \"last_loss\": %.6f}\n",
+        "\"memory\": \"%s\", \"params\": %lld, \"last_loss\": %.6f, \"blas\": \"%s\"}\n",
         o.workload.c_str(), o.rule.c_str(), o.batch, o.T, o.device.c_str(), o.precision.c_str(), o.conv.c_str(), o.im2col_mib, percentile(m.ms, 0.5),
-        percentile(m.ms, 0.1), percentile(m.ms, 0.9), o.reps, m.peak_bytes, m.memory.c_str(), m.params, m.last_loss);
+        percentile(m.ms, 0.1), percentile(m.ms, 0.9), o.reps, m.peak_bytes, m.memory.c_str(), m.params, m.last_loss,
+        sf::cpu::blas_kernels_in_use.describe().c_str());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -177,7 +177,8 @@ int run_training(training_cli& cli, LoadData&& load) {
       }
 #endif
       (void)use_gpu;
-      opt.device = "cpu";
+      opt.device = "cpu: " + cpu::blas_kernels_in_use.describe();
+      std::fprintf(stderr, "device: %s\n", opt.device.c_str());
       return fit<Net>(opt, train, test);
     };
     const auto result = ottt ? train_on.template operator()<OTTTNet>() : train_on.template operator()<SLTTNet>();

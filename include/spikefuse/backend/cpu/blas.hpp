@@ -1,6 +1,8 @@
 // C = α·op(A)·op(B) + β·C on row-major float matrices through CBLAS (OpenBLAS).
 #pragma once
 
+#include <spikefuse/backend/cpu/blas_kernels.hpp>
+
 #include <cblas.h>
 
 namespace spikefuse::cpu {

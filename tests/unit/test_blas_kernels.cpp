@@ -1,0 +1,96 @@
+// OpenBLAS's kernels after spikefuse's start-up correction (backend/cpu/blas_kernels.hpp): on a CPU
+// with AVX2 and FMA the GEMMs never run SSE3-only kernels unless the user asked for them through
+// OPENBLAS_CORETYPE, and the library still computes C = α·op(A)·op(B) + β·C correctly after the switch.
+// CTest runs this twice: as the environment is, and with OPENBLAS_CORETYPE=Prescott (the user's
+// choice, which must stand).
+#define BOOST_TEST_MODULE blas_kernels
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include "spikefuse/backend/cpu/blas.hpp"
+
+namespace sfc = spikefuse::cpu;
+
+BOOST_AUTO_TEST_CASE(the_kernels_in_use_are_the_ones_reported) {
+  const sfc::blas_kernels& k = sfc::blas_kernels_in_use;
+  BOOST_TEST_MESSAGE("OpenBLAS: " << openblas_get_config() << "; " << k.describe());
+  BOOST_TEST(sfc::detail::same_core(k.core, openblas_get_corename()));
+}
+
+BOOST_AUTO_TEST_CASE(no_sse_only_kernels_on_a_cpu_with_avx2_unless_asked_for) {
+  const sfc::blas_kernels& k = sfc::blas_kernels_in_use;
+  if (const char* user = std::getenv("OPENBLAS_CORETYPE")) {
+    // The user's choice stands, even where it is slower.
+    BOOST_TEST(!k.corrected());
+    BOOST_TEST(sfc::detail::same_core(k.core, user));
+    return;
+  }
+  const char* wanted = sfc::detail::core_for_cpu_features();
+  if (wanted == nullptr || gotoblas_dynamic_init == nullptr) {
+    BOOST_TEST(!k.corrected(), "nothing to correct on this CPU or with this OpenBLAS build");
+    return;
+  }
+  BOOST_TEST(!sfc::detail::is_sse_only_core(k.core), "OpenBLAS runs " << k.core << " kernels on a CPU that has " << wanted);
+  if (k.corrected()) {
+    BOOST_TEST(sfc::detail::is_sse_only_core(k.detected));
+    BOOST_TEST(sfc::detail::same_core(k.core, wanted));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(core_names) {
+  BOOST_TEST(sfc::detail::is_sse_only_core("Prescott"));
+  BOOST_TEST(sfc::detail::is_sse_only_core("PRESCOTT"));
+  BOOST_TEST(sfc::detail::is_sse_only_core("Nehalem"));
+  BOOST_TEST(!sfc::detail::is_sse_only_core("Haswell"));
+  BOOST_TEST(!sfc::detail::is_sse_only_core("SkylakeX"));
+  BOOST_TEST(!sfc::detail::is_sse_only_core("Zen"));
+  BOOST_TEST(!sfc::detail::is_sse_only_core("Prescot"));
+  const sfc::blas_kernels same{"Haswell", "Haswell"};
+  BOOST_TEST(same.describe() == "OpenBLAS Haswell kernels");
+  const sfc::blas_kernels switched{"SkylakeX", "Prescott"};
+  BOOST_TEST(switched.describe() == "OpenBLAS SkylakeX kernels (its detection chose SSE3-only Prescott on this CPU)");
+}
+
+// The GEMM after the switch, against a double-precision reference, for the transposes the layers use
+// and sizes from a few elements (edge tiles) to ones OpenBLAS splits among threads.
+BOOST_AUTO_TEST_CASE(gemm_is_right_with_the_kernels_in_use) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  struct size3 {
+    int m, n, k;
+  };
+  for (const size3 s : {size3{1, 1, 1}, size3{3, 5, 7}, size3{67, 129, 33}, size3{256, 300, 288}, size3{512, 64, 4608}})
+    for (const bool ta : {false, true})
+      for (const bool tb : {false, true}) {
+        const int lda = ta ? s.m : s.k, ldb = tb ? s.k : s.n;
+        std::vector<float> a(static_cast<std::size_t>(s.m) * s.k), b(static_cast<std::size_t>(s.k) * s.n),
+            c(static_cast<std::size_t>(s.m) * s.n);
+        for (float& x : a) x = u(rng);
+        for (float& x : b) x = u(rng);
+        for (float& x : c) x = u(rng);
+        std::vector<double> want(c.size());
+        double norm = 0.0, err = 0.0;
+        for (int i = 0; i < s.m; ++i)
+          for (int j = 0; j < s.n; ++j) {
+            double sum = 0.0;
+            for (int p = 0; p < s.k; ++p)
+              sum += static_cast<double>(ta ? a[static_cast<std::size_t>(p) * lda + i] : a[static_cast<std::size_t>(i) * lda + p]) *
+                     (tb ? b[static_cast<std::size_t>(j) * ldb + p] : b[static_cast<std::size_t>(p) * ldb + j]);
+            want[static_cast<std::size_t>(i) * s.n + j] = 0.5 * sum + 1.0 * c[static_cast<std::size_t>(i) * s.n + j];
+          }
+        sfc::gemm(ta ? sfc::transpose::yes : sfc::transpose::no, tb ? sfc::transpose::yes : sfc::transpose::no, s.m, s.n,
+                  s.k, 0.5f, a.data(), lda, b.data(), ldb, 1.f, c.data(), s.n);
+        for (std::size_t i = 0; i < c.size(); ++i) {
+          norm += want[i] * want[i];
+          err += (c[i] - want[i]) * (c[i] - want[i]);
+        }
+        // fp32 accumulation over k terms: a normwise error of a few ulps times √k.
+        BOOST_TEST(std::sqrt(err / norm) < 1e-6 * std::sqrt(static_cast<double>(s.k)) + 1e-6,
+                   s.m << "x" << s.n << "x" << s.k << " ta=" << ta << " tb=" << tb << ": relative error "
+                       << std::sqrt(err / norm) << " with " << sfc::blas_kernels_in_use.core << " kernels");
+      }
+}
