@@ -3,6 +3,8 @@
 // (small batches: the CPU here has 2 cores), the Fashion-MNIST CSNN at batch 64, T = 4. Counters:
 // the memory plan's bytes (all the model allocates, independent of T) and the process's peak RSS.
 #include <benchmark/benchmark.h>
+
+#include "cpu_benchmark_main.hpp"
 #include <sys/resource.h>
 
 #include <random>
@@ -58,4 +60,4 @@ BENCHMARK_TEMPLATE(train_batch, sf::models::sltt_preact_resnet18<>)
     ->Args({4, 6})->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5.0);
 BENCHMARK_TEMPLATE(train_batch, CSNN)->Args({64, 4})->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5.0);
 
-BENCHMARK_MAIN();
+SPIKEFUSE_CPU_BENCHMARK_MAIN()

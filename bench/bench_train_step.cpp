@@ -2,6 +2,8 @@
 // Fashion-MNIST MLP 784-800-10, batch 128, for T = 4, 16, 64; inputs are real-valued, not zeros.
 #include <benchmark/benchmark.h>
 
+#include "cpu_benchmark_main.hpp"
+
 #include <random>
 #include <vector>
 
@@ -41,4 +43,4 @@ void train_batch(benchmark::State& state) {
 BENCHMARK_TEMPLATE(train_batch, OTTTNet)->Arg(4)->Arg(16)->Arg(64)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_TEMPLATE(train_batch, SLTTNet)->Arg(4)->Arg(16)->Arg(64)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-BENCHMARK_MAIN();
+SPIKEFUSE_CPU_BENCHMARK_MAIN()

@@ -15,49 +15,11 @@
 
 namespace sfc = spikefuse::cpu;
 
-BOOST_AUTO_TEST_CASE(the_kernels_in_use_are_the_ones_reported) {
-  const sfc::blas_kernels& k = sfc::blas_kernels_in_use;
-  BOOST_TEST_MESSAGE("OpenBLAS: " << openblas_get_config() << "; " << k.describe());
-  BOOST_TEST(sfc::detail::same_core(k.core, openblas_get_corename()));
-}
+namespace {
 
-BOOST_AUTO_TEST_CASE(no_sse_only_kernels_on_a_cpu_with_avx2_unless_asked_for) {
-  const sfc::blas_kernels& k = sfc::blas_kernels_in_use;
-  if (const char* user = std::getenv("OPENBLAS_CORETYPE")) {
-    // The user's choice stands, even where it is slower.
-    BOOST_TEST(!k.corrected());
-    BOOST_TEST(sfc::detail::same_core(k.core, user));
-    return;
-  }
-  const char* wanted = sfc::detail::core_for_cpu_features();
-  if (wanted == nullptr || gotoblas_dynamic_init == nullptr) {
-    BOOST_TEST(!k.corrected(), "nothing to correct on this CPU or with this OpenBLAS build");
-    return;
-  }
-  BOOST_TEST(!sfc::detail::is_sse_only_core(k.core), "OpenBLAS runs " << k.core << " kernels on a CPU that has " << wanted);
-  if (k.corrected()) {
-    BOOST_TEST(sfc::detail::is_sse_only_core(k.detected));
-    BOOST_TEST(sfc::detail::same_core(k.core, wanted));
-  }
-}
-
-BOOST_AUTO_TEST_CASE(core_names) {
-  BOOST_TEST(sfc::detail::is_sse_only_core("Prescott"));
-  BOOST_TEST(sfc::detail::is_sse_only_core("PRESCOTT"));
-  BOOST_TEST(sfc::detail::is_sse_only_core("Nehalem"));
-  BOOST_TEST(!sfc::detail::is_sse_only_core("Haswell"));
-  BOOST_TEST(!sfc::detail::is_sse_only_core("SkylakeX"));
-  BOOST_TEST(!sfc::detail::is_sse_only_core("Zen"));
-  BOOST_TEST(!sfc::detail::is_sse_only_core("Prescot"));
-  const sfc::blas_kernels same{"Haswell", "Haswell"};
-  BOOST_TEST(same.describe() == "OpenBLAS Haswell kernels");
-  const sfc::blas_kernels switched{"SkylakeX", "Prescott"};
-  BOOST_TEST(switched.describe() == "OpenBLAS SkylakeX kernels (its detection chose SSE3-only Prescott on this CPU)");
-}
-
-// The GEMM after the switch, against a double-precision reference, for the transposes the layers use
-// and sizes from a few elements (edge tiles) to ones OpenBLAS splits among threads.
-BOOST_AUTO_TEST_CASE(gemm_is_right_with_the_kernels_in_use) {
+/// The GEMM with the kernels in use against a double-precision reference, for the transposes the
+/// layers use and sizes from a few elements (edge tiles) to ones OpenBLAS splits among threads.
+void check_gemm() {
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> u(-1.f, 1.f);
   struct size3 {
@@ -91,6 +53,86 @@ BOOST_AUTO_TEST_CASE(gemm_is_right_with_the_kernels_in_use) {
         // fp32 accumulation over k terms: a normwise error of a few ulps times √k.
         BOOST_TEST(std::sqrt(err / norm) < 1e-6 * std::sqrt(static_cast<double>(s.k)) + 1e-6,
                    s.m << "x" << s.n << "x" << s.k << " ta=" << ta << " tb=" << tb << ": relative error "
-                       << std::sqrt(err / norm) << " with " << sfc::blas_kernels_in_use.core << " kernels");
+                       << std::sqrt(err / norm) << " with " << openblas_get_corename() << " kernels");
       }
+}
+
+}  // namespace
+
+
+BOOST_AUTO_TEST_CASE(the_kernels_in_use_are_the_ones_reported) {
+  const sfc::blas_kernels& k = sfc::blas_kernels_in_use;
+  BOOST_TEST_MESSAGE("OpenBLAS: " << openblas_get_config() << "; " << k.describe());
+  BOOST_TEST(sfc::detail::same_core(k.core, openblas_get_corename()));
+}
+
+BOOST_AUTO_TEST_CASE(no_sse_only_kernels_on_a_cpu_with_avx2_unless_asked_for) {
+  const sfc::blas_kernels& k = sfc::blas_kernels_in_use;
+  if (const char* user = std::getenv("OPENBLAS_CORETYPE")) {
+    // The user's choice stands, even where it is slower.
+    BOOST_TEST(!k.corrected());
+    BOOST_TEST(sfc::detail::same_core(k.core, user));
+    return;
+  }
+  const char* wanted = sfc::detail::core_for_cpu_features();
+  if (wanted == nullptr || !sfc::detail::can_reselect()) {
+    BOOST_TEST(!k.corrected(), "nothing to correct on this CPU or with this OpenBLAS build");
+    return;
+  }
+  BOOST_TEST(!sfc::detail::is_sse_only_core(k.core), "OpenBLAS runs " << k.core << " kernels on a CPU that has " << wanted);
+  if (k.corrected()) {
+    BOOST_TEST(sfc::detail::is_sse_only_core(k.detected));
+    BOOST_TEST(sfc::detail::same_core(k.core, wanted));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(core_names) {
+  BOOST_TEST(sfc::detail::is_sse_only_core("Prescott"));
+  BOOST_TEST(sfc::detail::is_sse_only_core("PRESCOTT"));
+  BOOST_TEST(sfc::detail::is_sse_only_core("Nehalem"));
+  BOOST_TEST(!sfc::detail::is_sse_only_core("Haswell"));
+  BOOST_TEST(!sfc::detail::is_sse_only_core("SkylakeX"));
+  BOOST_TEST(!sfc::detail::is_sse_only_core("Zen"));
+  BOOST_TEST(!sfc::detail::is_sse_only_core("Prescot"));
+  const sfc::blas_kernels same{"Haswell", "Haswell"};
+  BOOST_TEST(same.describe() == "OpenBLAS Haswell kernels");
+  const sfc::blas_kernels switched{"SkylakeX", "Prescott"};
+  BOOST_TEST(switched.describe() == "OpenBLAS SkylakeX kernels (its detection chose SSE3-only Prescott on this CPU)");
+}
+
+BOOST_AUTO_TEST_CASE(gemm_is_right_with_the_kernels_in_use) { check_gemm(); }
+
+// The switch itself, on every machine (where the library's detection is right, start-up switches
+// nothing): OpenBLAS's selection re-run by hand to SSE3 kernels and back by the start-up rule,
+// the GEMM right after each, and the user's environment untouched.
+BOOST_AUTO_TEST_CASE(reselection_round_trip) {
+  if (!sfc::detail::can_reselect()) {
+    BOOST_TEST_MESSAGE("this OpenBLAS cannot re-run its kernel selection (not DYNAMIC_ARCH): nothing to switch");
+    return;
+  }
+  const char* given = std::getenv("OPENBLAS_CORETYPE");
+  const std::string env_before = given != nullptr ? given : "<unset>";
+  const sfc::blas_kernels& at_start = sfc::blas_kernels_in_use;
+
+  sfc::detail::rerun_openblas_selection(nullptr);  // the library's own detection, as at load time
+  if (given == nullptr) BOOST_TEST(sfc::detail::same_core(openblas_get_corename(), at_start.detected));
+
+  sfc::detail::rerun_openblas_selection("Prescott");
+  BOOST_TEST(sfc::detail::same_core(openblas_get_corename(), "Prescott"));
+  check_gemm();
+
+  const char* wanted = sfc::detail::core_for_cpu_features();
+  if (wanted != nullptr) {
+    sfc::detail::rerun_openblas_selection(wanted);
+    BOOST_TEST(sfc::detail::same_core(openblas_get_corename(), wanted));
+    check_gemm();
+  }
+
+  // Back to what start-up chose: its own detection, then the start-up rule.
+  sfc::detail::rerun_openblas_selection(given);
+  const sfc::blas_kernels again = sfc::detail::correct_blas_kernels();
+  BOOST_TEST(again.core == at_start.core);
+  BOOST_TEST(again.detected == at_start.detected);
+  given = std::getenv("OPENBLAS_CORETYPE");
+  BOOST_TEST((given != nullptr ? given : "<unset>") == env_before);
 }
