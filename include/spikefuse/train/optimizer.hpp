@@ -159,7 +159,7 @@ class optimizer {
 
  private:
   template <optimizer_kind Kind, bool Momentum>
-  static void update_all(optimizer_step c, std::size_t n, float* __restrict p, const float* __restrict g,
+  SF_CPU_CLONES static void update_all(optimizer_step c, std::size_t n, float* __restrict p, const float* __restrict g,
                          float* __restrict s0, float* __restrict s1) {
     // Each thread's own copy of c: its fields are then loop constants, not loads that the stores to
     // p might alias.

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "spikefuse/backend/cpu/layer_impl.hpp"
+#include "spikefuse/config.hpp"
 #include "spikefuse/core/phase.hpp"
 #include "spikefuse/neuron/lif.hpp"
 #include "spikefuse/neuron/lif_math.hpp"
@@ -15,7 +16,7 @@
 namespace spikefuse::cpu {
 
 template <class Neuron, bool KeepTrace, bool KeepPsi>
-void lif_forward_loop(long long n, const float* __restrict x, float* __restrict v, float* __restrict trace,
+SF_CPU_CLONES void lif_forward_loop(long long n, const float* __restrict x, float* __restrict v, float* __restrict trace,
                       float* __restrict spike, float* __restrict psi) {
   constexpr lif_params P = Neuron::params;
   using Surrogate = typename Neuron::surrogate_type;
@@ -44,7 +45,7 @@ inline constexpr std::array<std::uint32_t, 32> lane_bit = [] {
 /// The forward step, then the spikes packed into bits, 32 neurons (one word) at a time so that no
 /// two threads write one word. Two loops: the neuron loop stays the vectorised one above.
 template <class Neuron, bool KeepTrace>
-void lif_forward_bits_loop(long long n, const float* __restrict x, float* __restrict v, float* __restrict trace,
+SF_CPU_CLONES void lif_forward_bits_loop(long long n, const float* __restrict x, float* __restrict v, float* __restrict trace,
                            float* __restrict spike, lif::spike_word* __restrict spike_bits) {
   lif_forward_loop<Neuron, KeepTrace, false>(n, x, v, trace, spike, nullptr);
   const long long words = lif::spike_bit_words(n);
@@ -95,7 +96,7 @@ void lif_forward(phase ph, long long n, const float* __restrict x, float* __rest
 }
 
 template <class Neuron>
-void lif_backward_loop(long long n, const float* __restrict grad_spike, const float* __restrict psi,
+SF_CPU_CLONES void lif_backward_loop(long long n, const float* __restrict grad_spike, const float* __restrict psi,
                        float* __restrict grad_x) {
   constexpr lif_params P = Neuron::params;
 #pragma omp parallel for simd schedule(static) if (n > 32768)
@@ -105,7 +106,7 @@ void lif_backward_loop(long long n, const float* __restrict grad_spike, const fl
 /// ψ from the spike bits and the membrane, a word (32 neurons) at a time: the bit of a neuron is one
 /// loaded word masked by lane_bit, and the inner loop vectorises.
 template <class Neuron>
-void lif_backward_bits_loop(long long n, const float* __restrict grad_spike, const lif::spike_word* __restrict spike_bits,
+SF_CPU_CLONES void lif_backward_bits_loop(long long n, const float* __restrict grad_spike, const lif::spike_word* __restrict spike_bits,
                             const float* __restrict v, float* __restrict grad_x) {
   constexpr lif_params P = Neuron::params;
   using Surrogate = typename Neuron::surrogate_type;
