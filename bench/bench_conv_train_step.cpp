@@ -3,8 +3,6 @@
 // (small batches: the CPU here has 2 cores), the Fashion-MNIST CSNN at batch 64, T = 4. Counters:
 // the memory plan's bytes (all the model allocates, independent of T) and the process's peak RSS.
 #include <benchmark/benchmark.h>
-
-#include "cpu_benchmark_main.hpp"
 #include <sys/resource.h>
 
 #include <random>
@@ -14,6 +12,8 @@
 #include "spikefuse/models/ottt_vgg11_ws.hpp"
 #include "spikefuse/models/sltt_resnet18.hpp"
 #include "spikefuse/spikefuse.hpp"
+
+#include "cpu_benchmark_main.hpp"
 
 namespace sf = spikefuse;
 

@@ -2,12 +2,12 @@
 // Fashion-MNIST MLP 784-800-10, batch 128, for T = 4, 16, 64; inputs are real-valued, not zeros.
 #include <benchmark/benchmark.h>
 
-#include "cpu_benchmark_main.hpp"
-
 #include <random>
 #include <vector>
 
 #include "spikefuse/spikefuse.hpp"
+
+#include "cpu_benchmark_main.hpp"
 
 namespace sf = spikefuse;
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "spikefuse/backend/cpu/blas.hpp"
+#include "support/reference_gemm.hpp"
 
 namespace sfc = spikefuse::cpu;
 
@@ -34,16 +35,9 @@ void check_gemm() {
         for (float& x : a) x = u(rng);
         for (float& x : b) x = u(rng);
         for (float& x : c) x = u(rng);
-        std::vector<double> want(c.size());
+        std::vector<double> want(c.begin(), c.end());
+        spikefuse::testing::reference_gemm(ta, tb, s.m, s.n, s.k, 0.5, a.data(), lda, b.data(), ldb, 1.0, want.data(), s.n);
         double norm = 0.0, err = 0.0;
-        for (int i = 0; i < s.m; ++i)
-          for (int j = 0; j < s.n; ++j) {
-            double sum = 0.0;
-            for (int p = 0; p < s.k; ++p)
-              sum += static_cast<double>(ta ? a[static_cast<std::size_t>(p) * lda + i] : a[static_cast<std::size_t>(i) * lda + p]) *
-                     (tb ? b[static_cast<std::size_t>(j) * ldb + p] : b[static_cast<std::size_t>(p) * ldb + j]);
-            want[static_cast<std::size_t>(i) * s.n + j] = 0.5 * sum + 1.0 * c[static_cast<std::size_t>(i) * s.n + j];
-          }
         sfc::gemm(ta ? sfc::transpose::yes : sfc::transpose::no, tb ? sfc::transpose::yes : sfc::transpose::no, s.m, s.n,
                   s.k, 0.5f, a.data(), lda, b.data(), ldb, 1.f, c.data(), s.n);
         for (std::size_t i = 0; i < c.size(); ++i) {
@@ -58,7 +52,6 @@ void check_gemm() {
 }
 
 }  // namespace
-
 
 BOOST_AUTO_TEST_CASE(the_kernels_in_use_are_the_ones_reported) {
   const sfc::blas_kernels& k = sfc::blas_kernels_in_use;

@@ -12,28 +12,13 @@
 #include <vector>
 
 #include "spikefuse/backend/cuda/gemm_layout.hpp"
+#include "support/reference_gemm.hpp"
 
 namespace {
 
 void run_colmajor(const spikefuse::cuda::colmajor_gemm& g) {
   cblas_sgemm(CblasColMajor, g.trans_a ? CblasTrans : CblasNoTrans, g.trans_b ? CblasTrans : CblasNoTrans, g.m, g.n, g.k,
               g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, g.c, g.ldc);
-}
-
-/// Row-major reference, written out: C[i][j] = α Σ_p op(A)[i][p]·op(B)[p][j] + β C[i][j].
-void reference(bool ta, bool tb, int M, int N, int K, float alpha, const std::vector<float>& A, int lda,
-               const std::vector<float>& B, int ldb, float beta, std::vector<float>& C, int ldc) {
-  for (int i = 0; i < M; ++i)
-    for (int j = 0; j < N; ++j) {
-      double sum = 0.0;
-      for (int p = 0; p < K; ++p) {
-        const float a = ta ? A[static_cast<std::size_t>(p) * lda + i] : A[static_cast<std::size_t>(i) * lda + p];
-        const float b = tb ? B[static_cast<std::size_t>(j) * ldb + p] : B[static_cast<std::size_t>(p) * ldb + j];
-        sum += static_cast<double>(a) * b;
-      }
-      float& c = C[static_cast<std::size_t>(i) * ldc + j];
-      c = static_cast<float>(alpha * sum + beta * c);
-    }
 }
 
 }  // namespace
@@ -53,7 +38,7 @@ BOOST_AUTO_TEST_CASE(row_major_mapping_matches_the_product_for_every_transpose) 
         for (auto& x : B) x = u(rng);
         for (auto& x : C) x = u(rng);
         std::vector<float> want = C;
-        reference(ta, tb, M, N, K, 0.5f, A, lda, B, ldb, beta, want, ldc);
+        spikefuse::testing::reference_gemm(ta, tb, M, N, K, 0.5, A.data(), lda, B.data(), ldb, beta, want.data(), ldc);
         run_colmajor(spikefuse::cuda::row_major_gemm(ta, tb, M, N, K, 0.5f, A.data(), lda, B.data(), ldb, beta, C.data(), ldc));
         // Absolute: entries are sums of K + 1 terms of size ≤ 1, so float rounding is ~1e-7 whatever
         // the entry's own size (a relative bound fails on entries that cancel to near zero).
