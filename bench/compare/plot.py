@@ -21,8 +21,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from rows import group, round_ratios  # noqa: E402
 
 
-def label(r):
-    return "%s %s\nbatch %d, T %d" % (r["workload"], r["rule"].upper(), r["batch"], r["T"])
+def label(r, variant=""):
+    return "%s%s %s\nbatch %d, T %d" % (r["workload"], " (%s)" % variant if variant else "", r["rule"].upper(), r["batch"], r["T"])
 
 
 def main():
@@ -44,7 +44,7 @@ def main():
     for key, impls in group(r for r in rows if r["tag"] in "abcd").items():
         per_round = round_ratios(impls)
         if per_round:
-            names.append(label(impls["spikefuse"][0]))
+            names.append(label(impls["spikefuse"][0], key[5]))
             ratios.append(statistics.median(per_round))
             low.append(ratios[-1] - min(per_round))
             high.append(max(per_round) - ratios[-1])
@@ -63,14 +63,17 @@ def main():
         written.append(path)
 
     # Memory and time against T (e).
-    series = {"spikefuse OTTT": ("spikefuse", "ottt"), "SpikingJelly OTTT": ("spikingjelly", "ottt"),
-              "SpikingJelly BPTT": ("spikingjelly", "bptt")}
     sweep = [r for r in rows if r["tag"] == "e"]
+    # spikefuse: a line per convolution path where the run measured several (run.py --conv im2col,cudnn)
+    ours = sorted({r.get("variant", "") for r in sweep if r["impl"] == "spikefuse"})
+    series = {("spikefuse OTTT (%s)" % v if v else "spikefuse OTTT"): ("spikefuse", "ottt", v) for v in ours}
+    series.update({"SpikingJelly OTTT": ("spikingjelly", "ottt", ""), "SpikingJelly BPTT": ("spikingjelly", "bptt", "")})
     if sweep:
         for what, key, unit, scale in (("memory", "peak_bytes", "MiB", 2.0**-20), ("time", "median_ms", "ms per batch", 1.0)):
             fig, ax = plt.subplots(figsize=(6, 4))
-            for name, (impl, rule) in series.items():
-                pts = sorted((r["T"], r[key] * scale) for r in sweep if r["impl"] == impl and r["rule"] == rule)
+            for name, (impl, rule, variant) in series.items():
+                pts = sorted((r["T"], r[key] * scale) for r in sweep
+                             if r["impl"] == impl and r["rule"] == rule and r.get("variant", "") == variant)
                 if pts:
                     ax.plot([t for t, _ in pts], [v for _, v in pts], marker="o", label=name)
             ax.set_xscale("log", base=2)

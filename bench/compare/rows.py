@@ -12,12 +12,25 @@ def key_of(r):
 
 
 def group(rows):
-    """{(tag, workload, rule, batch, T): {impl: [rows with a median_ms, in round order]}}, in first-seen order."""
+    """{(tag, workload, rule, batch, T, variant): {impl: [rows with a median_ms, in round order]}}, in first-seen order.
+
+    variant is spikefuse's convolution path where one run measured several (run.py --conv im2col,cudnn),
+    '' otherwise; SpikingJelly's rows of a workload join every variant of it, so each variant gets its
+    own speed-up against the same SpikingJelly measurement."""
+    rows = list(rows)  # two passes
+    variants = {}
+    for r in rows:
+        if r["impl"] == "spikefuse":
+            seen = variants.setdefault(key_of(r), [])
+            if r.get("variant", "") not in seen:
+                seen.append(r.get("variant", ""))
     groups = {}
     for r in rows:
-        impls = groups.setdefault(key_of(r), {})
-        if "median_ms" in r:
-            impls.setdefault(r["impl"], []).append(r)
+        k = key_of(r)
+        for v in [r.get("variant", "")] if r["impl"] == "spikefuse" else variants.get(k, [""]):
+            impls = groups.setdefault(k + (v,), {})
+            if "median_ms" in r:
+                impls.setdefault(r["impl"], []).append(r)
     return groups
 
 

@@ -20,6 +20,10 @@ torch.cuda.max_memory_allocated). Workloads:
   e  VGG-11-WS against T in {1, 2, 4, 8, 16, 32, 64}: spikefuse OTTT, SpikingJelly OTTT and
      SpikingJelly BPTT (multi-step LIF), batch --sweep-batch (CPU default 1, GPU 32)
 
+On the GPU, --conv im2col,cudnn measures spikefuse once per convolution path for the workloads
+with convolutions (b-e) and SpikingJelly once: the table has a line per path, each against the same
+SpikingJelly measurement (SpikingJelly runs cuDNN either way).
+
 With --rounds N (workloads a-d) each workload is measured N times, the two sides alternating
 (spikefuse first in odd rounds, SpikingJelly first in even ones), and the table gives the median of
 the N per-round speed-ups with their range: on a machine whose speed drifts over minutes (a shared
@@ -37,15 +41,28 @@ import statistics
 import subprocess
 import sys
 
-from rows import group, median_of, round_ratios
+from rows import group, key_of, median_of, round_ratios
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 SWEEP_T = [1, 2, 4, 8, 16, 32, 64]
 
 
+CONV_WORKLOADS = {"csnn", "vgg11ws", "resnet18"}
+
+
+def conv_paths(args):
+    """spikefuse's convolution paths to measure: the --conv list on the GPU; the CPU has one path."""
+    paths = [c for c in args.conv.split(",") if c]
+    bad = [c for c in paths if c not in ("im2col", "cudnn")]
+    if bad or not paths or len(set(paths)) != len(paths):
+        sys.exit("error: --conv takes im2col, cudnn or both, comma-separated (got %r)" % args.conv)
+    return paths if args.device == "cuda" else paths[:1]
+
+
 def workloads(args):
     gpu = args.device == "cuda"
+    paths = conv_paths(args)
     conv_batch = 128 if gpu else args.cpu_conv_batch
     sweep_batch = args.sweep_batch or (32 if gpu else 1)
     rows = []
@@ -57,27 +74,33 @@ def workloads(args):
         rows.append(("c", "vgg11ws", "ottt", conv_batch, 6))
     if "d" in args.workloads:
         rows.append(("d", "resnet18", "sltt", conv_batch, 6))
+    def ours(w):  # one spikefuse measurement per convolution path (a variant where there are several)
+        if w not in CONV_WORKLOADS or len(paths) == 1:
+            return [("spikefuse", paths[0], "")]
+        return [("spikefuse", c, c) for c in paths]
+
+    theirs = [("spikingjelly", None, "")]
     table = []
     for tag, w, rule, batch, T in rows:
         for k in range(args.rounds):
-            order = ("spikefuse", "spikingjelly") if k % 2 == 0 else ("spikingjelly", "spikefuse")
-            table += [(tag, w, rule, batch, T, impl, k) for impl in order]
+            order = ours(w) + theirs if k % 2 == 0 else theirs + ours(w)
+            table += [(tag, w, rule, batch, T, impl, conv, variant, k) for impl, conv, variant in order]
     if "e" in args.workloads:
         for T in SWEEP_T:
-            table.append(("e", "vgg11ws", "ottt", sweep_batch, T, "spikefuse", 0))
-            table.append(("e", "vgg11ws", "ottt", sweep_batch, T, "spikingjelly", 0))
-            table.append(("e", "vgg11ws", "bptt", sweep_batch, T, "spikingjelly", 0))
+            table += [("e", "vgg11ws", "ottt", sweep_batch, T, impl, conv, variant, 0) for impl, conv, variant in ours("vgg11ws")]
+            table.append(("e", "vgg11ws", "ottt", sweep_batch, T, "spikingjelly", None, "", 0))
+            table.append(("e", "vgg11ws", "bptt", sweep_batch, T, "spikingjelly", None, "", 0))
     return table
 
 
-def run_one(args, tag, workload, rule, batch, T, impl, round_index):
+def run_one(args, tag, workload, rule, batch, T, impl, conv, variant, round_index):
     reps = args.sweep_reps if tag == "e" and args.sweep_reps else args.reps
     common = ["--workload", workload, "--rule", rule, "--batch", str(batch), "--T", str(T), "--reps", str(reps),
               "--warmup", str(args.warmup), "--device", args.device]
     if impl == "spikefuse":
         cmd = [os.path.join(args.build, "bench", "spikefuse_worker")] + common + ["--precision", args.precision]
         if args.device == "cuda":
-            cmd += ["--conv", args.conv]
+            cmd += ["--conv", conv]
     else:
         cmd = [args.sj_python, os.path.join(HERE, "sj_worker.py")] + common
         if args.precision == "tf32":
@@ -86,9 +109,14 @@ def run_one(args, tag, workload, rule, batch, T, impl, round_index):
     if proc.returncode != 0:
         # A configuration that does not fit (out of memory at large T for BPTT) is a result too.
         err = (proc.stderr.strip().splitlines() or ["exit code %d" % proc.returncode])[-1]
-        return {"impl": impl, "workload": workload, "rule": rule, "batch": batch, "T": T, "tag": tag,
-                "round": round_index, "error": err, "command": shlex.join(cmd)}
+        row = {"impl": impl, "workload": workload, "rule": rule, "batch": batch, "T": T, "tag": tag,
+               "round": round_index, "error": err, "command": shlex.join(cmd)}
+        if variant:
+            row["variant"] = variant
+        return row
     row = json.loads(proc.stdout.strip().splitlines()[-1])
+    if variant:
+        row["variant"] = variant
     row["tag"] = tag
     row["round"] = round_index
     row["command"] = shlex.join(cmd)
@@ -126,12 +154,14 @@ def print_table(rows):
     errors = {}
     for r in rows:
         if "error" in r:
-            errors.setdefault((r["tag"], r["workload"], r["rule"], r["batch"], r["T"], r["impl"]), r["error"])
-    for (tag, w, rule, batch, T), impls in group(rows).items():
+            variant = r.get("variant", "") if r["impl"] == "spikefuse" else ""
+            errors.setdefault(key_of(r) + (variant, r["impl"]), r["error"])
+    for (tag, w, rule, batch, T, variant), impls in group(rows).items():
         cells, mem = [], []
         for impl in ("spikefuse", "spikingjelly"):
             ms, peak = median_of(impls.get(impl, []), "median_ms"), median_of(impls.get(impl, []), "peak_bytes")
-            cells.append("%.1f" % ms if ms is not None else errors.get((tag, w, rule, batch, T, impl), "-")[:40])
+            error_key = (tag, w, rule, batch, T, variant if impl == "spikefuse" else "", impl)
+            cells.append("%.1f" % ms if ms is not None else errors.get(error_key, "-")[:40])
             mem.append(peak)
         ratios = round_ratios(impls)
         speed = "-"
@@ -140,7 +170,8 @@ def print_table(rows):
             if len(ratios) > 1:
                 speed += " (%.2f-%.2f)" % (min(ratios), max(ratios))
         ratio = "%.2f" % (mem[0] / mem[1]) if mem[0] and mem[1] else "-"
-        print("| %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s |" % (tag, w, rule.upper(), batch, T, cells[0], cells[1],
+        shown = "%s (%s)" % (w, variant) if variant else w
+        print("| %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s |" % (tag, shown, rule.upper(), batch, T, cells[0], cells[1],
                                                                      speed, mib(mem[0]), mib(mem[1]), ratio))
 
 
@@ -158,8 +189,9 @@ def main():
     ap.add_argument("--sweep-batch", type=int, default=0)
     ap.add_argument("--cpu-conv-batch", type=int, default=4)
     ap.add_argument("--precision", choices=["fp32", "tf32"], default="fp32")
-    ap.add_argument("--conv", choices=["im2col", "cudnn"], default="im2col",
-                    help="GPU: how spikefuse runs its convolutions (SpikingJelly uses cuDNN either way)")
+    ap.add_argument("--conv", default="im2col",
+                    help="GPU: how spikefuse runs its convolutions: im2col, cudnn, or im2col,cudnn for a line each "
+                         "(SpikingJelly uses cuDNN either way)")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per measurement")
     ap.add_argument("--out", default="")
     ap.add_argument("--commit", default="", help="the commit the worker was built from (default: git HEAD here)")
@@ -167,6 +199,7 @@ def main():
     if not os.path.exists(os.path.join(args.build, "bench", "spikefuse_worker")):
         sys.exit("error: %s/bench/spikefuse_worker not found: build the target spikefuse_worker first" % args.build)
 
+    conv_paths(args)  # a bad --conv fails before anything runs
     info = machine(args)
     print("# %s; %s; commit %s" % (info["date"], info["device"], info["commit"]), flush=True)
     out = args.out or os.path.join(ROOT, "bench", "results", "%s-%s-compare.json" % (info["date"], args.device))
@@ -177,8 +210,9 @@ def main():
         with open(out, "w") as f:  # after every row: a run cut short by a time limit keeps what it measured
             json.dump({"machine": info, "rows": rows}, f, indent=1)
         shown = ("%.1f ms, %s MiB" % (row["median_ms"], mib(row["peak_bytes"]))) if "median_ms" in row else row["error"]
-        print("  %s %-9s %-5s batch %-3d T %-2d %-12s %s%s" % (spec[0], spec[1], spec[2], spec[3], spec[4], spec[5], shown,
-                                                                "  (round %d)" % (spec[6] + 1) if args.rounds > 1 else ""),
+        impl = "%s (%s)" % (spec[5], spec[7]) if spec[7] else spec[5]
+        print("  %s %-9s %-5s batch %-3d T %-2d %-12s %s%s" % (spec[0], spec[1], spec[2], spec[3], spec[4], impl, shown,
+                                                                "  (round %d)" % (spec[8] + 1) if args.rounds > 1 else ""),
               file=sys.stderr, flush=True)
     print_table(rows)
     blas = sorted({r["blas"] for r in rows if r.get("blas") and r.get("device") == "cpu"})
