@@ -15,7 +15,7 @@
 //                 which side of that trade each number is on.
 // Each configuration: 2 warm-up sequences, then 10 timed ones (CUDA events), median ms per
 // sequence. SpikingJelly's side of both configurations is bench/compare/sj_worker.py
-// (--workload neuron_only / linear_lif, its fastest backend); scripts/gpu_compare.sh runs both. Its
+// (--workload neuron_only / linear_lif, its fastest backend); scripts/gpu_session.sh (part anchors) runs both. Its
 // backward is BPTT (through v over time), this one the online rule's (∂x = ∂s·ψ per step): each
 // side's own training rule, on the same shapes.
 // Without a GPU: prints "no CUDA device: nothing to benchmark" and exits 0.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""GPU time per kernel, from the Nsight Compute CSV that scripts/gpu_profile.sh writes.
+"""GPU time per kernel, from the Nsight Compute CSVs that scripts/gpu_session.sh's profile part writes.
 
-    python3 bench/kernel_breakdown.py RESULTS/ncu_profile.tar.gz [--steps 4] [--top 20] [--markdown]
+    python3 bench/kernel_breakdown.py RESULTS/results.tar.gz [--steps 4] [--top 20] [--markdown]
 
 Each CSV holds one row per kernel launch of a spikefuse_worker run (--warmup 1 --reps 1 --T 2: two
 batches of two steps, so --steps 4 by default) with its gpu__time_duration. Kernels are grouped by

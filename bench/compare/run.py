@@ -29,7 +29,9 @@ With --rounds N (workloads a-d) each workload is measured N times, the two sides
 the N per-round speed-ups with their range: on a machine whose speed drifts over minutes (a shared
 VM), a ratio within one round is what compares.
 
-Prints a markdown table and writes the raw rows with device, date, commit and this command line.
+Prints a markdown table and writes the raw rows with device, date, commit and this command line; exits
+with an error when a spikefuse measurement failed (a SpikingJelly failure, such as BPTT out of memory, is
+a result in the table).
 """
 import argparse
 import datetime
@@ -219,6 +221,10 @@ def main():
     if blas:  # on the CPU the GEMMs are most of a conv net's time: which kernels ran matters
         print("spikefuse CPU GEMMs: %s" % "; ".join(blas))
     print("raw rows: %s" % os.path.relpath(out, ROOT))
+    # SpikingJelly failing (BPTT out of memory at large T) is a result; spikefuse failing is not.
+    failed = sum(1 for r in rows if r["impl"] == "spikefuse" and "error" in r)
+    if failed:
+        sys.exit("error: %d spikefuse measurement(s) failed (their errors are in the table and in %s)" % (failed, out))
 
 
 if __name__ == "__main__":

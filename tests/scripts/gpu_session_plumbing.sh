@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# scripts/gpu_session.sh without a GPU: a bundle of this build's binaries (the targets scripts/gpu_bundle.sh
+# packs) and a stand-in nvidia-smi run the parts that need no SpikingJelly. The binaries find no GPU and say
+# so; what is checked is the plumbing a lent GPU's few minutes depend on: every binary the session runs is
+# in the bundle, every step leaves a line in summary.md and a log in results.tar.gz, the SpikingJelly parts
+# say why they were skipped, a bad part name is refused, and scripts/gpu_import.sh files the results.
+#   gpu_session_plumbing.sh BUILD_DIR
+set -euo pipefail
+src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+build="$(cd "${1:?usage: gpu_session_plumbing.sh BUILD_DIR}" && pwd)"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+bundle="$tmp/gpu-bundle"
+mkdir -p "$bundle/bin" "$tmp/path"
+targets="$(sed -n '/^targets=(/,/)/p' "$src/scripts/gpu_bundle.sh" | sed 's/targets=(//; s/)//')"
+[[ -n "$targets" ]] || fail "no targets=(...) list in scripts/gpu_bundle.sh"
+for t in $targets; do
+  f="$(find "$build" -type f -name "$t" -perm -u+x | head -1)"
+  [[ -n "$f" ]] || fail "the bundle target $t is not built in $build"
+  ln -s "$f" "$bundle/bin/$t"
+done
+for b in $(grep -o '\$bin/[a-z0-9_]*' "$src/scripts/gpu_session.sh" | sort -u | sed 's/\$bin\///'); do
+  [[ -e "$bundle/bin/$b" ]] || fail "scripts/gpu_session.sh runs $b, which scripts/gpu_bundle.sh does not pack"
+done
+echo 0123456789abcdef0123456789abcdef01234567 > "$bundle/COMMIT"
+cat > "$tmp/path/nvidia-smi" <<'SMI'
+#!/bin/sh
+case "$1" in -L) echo "GPU 0: stand-in (no GPU)";; *) echo "stand-in, 0, 0 MiB, 0 MHz";; esac
+SMI
+chmod +x "$tmp/path/nvidia-smi"
+
+cd "$tmp"
+rc=0
+PATH="$tmp/path:$PATH" BUNDLE="$bundle" OUT="$tmp/out" BUDGET_S=120 bash "$src/scripts/gpu_session.sh" bogus > bad.log 2>&1 || rc=$?
+[[ $rc -eq 2 ]] && grep -q "unknown part 'bogus'" bad.log || fail "an unknown part should be refused with exit 2 (got $rc)"
+
+rc=0
+PATH="$tmp/path:$PATH" BUNDLE="$bundle" OUT="$tmp/out" BUDGET_S=120 bash "$src/scripts/gpu_session.sh" \
+  tests compare conv_step steps anchors > session.log 2>&1 || rc=$?
+[[ $rc -le 1 ]] || { cat session.log; fail "gpu_session.sh exited $rc"; }
+summary="$tmp/out/summary.md"
+[[ -f "$summary" && -f "$tmp/out/results.tar.gz" ]] || fail "no summary.md and results.tar.gz in \$OUT"
+[[ "$(ls "$tmp/out" | wc -l)" -le 8 ]] || fail "more than the 8 files the device tool brings back"
+grep -q "^- commit: 0123456789abcdef" "$summary" || fail "the summary names no commit"
+tar -tzf "$tmp/out/results.tar.gz" > archived.txt
+for s in test_cudnn_loader test_cuda_neuron test_cuda_model test_cuda_spike_bits test_cuda_channel_reductions \
+         conv_train_step neuron_bandwidth train_step anchors; do
+  grep -q "^- $s: \(PASS\|FAIL\)" "$summary" || fail "no result line for $s"
+  grep -q "^results/$s.log$" archived.txt || fail "no log of $s in results.tar.gz"
+done
+for s in compare anchors_spikingjelly; do
+  grep -q "^- $s: SKIPPED (no SpikingJelly)" "$summary" || fail "$s should say it was skipped for want of SpikingJelly"
+done
+grep -q "^overall: " "$summary" || fail "no overall line"
+
+RESULTS_DIR="$(realpath --relative-to="$src" "$tmp/imported")" bash "$src/scripts/gpu_import.sh" "$tmp/out" > import.log 2>&1 ||
+  { cat import.log; fail "gpu_import.sh failed"; }
+day="$(sed -n 's/^- date: \([0-9-]*\).*/\1/p' "$summary")"
+[[ -f "$tmp/imported/gpu-$day-01234567/summary.md" && -f "$tmp/imported/gpu-$day-01234567/results.tar.gz" ]] ||
+  fail "gpu_import.sh did not file the results under gpu-$day-01234567/"
+echo "gpu_session.sh plumbing: bundle complete, every step reported and archived, results imported"
