@@ -32,8 +32,8 @@ python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3
   echo "could not download the SpikingJelly wheels: gpu_session.sh will skip the comparisons with SpikingJelly"
 git rev-parse HEAD > "$bundle/COMMIT"
 git diff --quiet HEAD -- include tests bench examples || echo "(built with uncommitted changes)" >> "$bundle/COMMIT"
-# Statically linked OpenBLAS carries every CPU's kernels (~25 MB per binary): xz brings the nine
-# binaries under 12 MB, so the bundle fits the device tool's 64 MiB. gpu_session.sh unpacks it.
+# Statically linked OpenBLAS carries every CPU's kernels (~25 MB per binary): xz brings the twelve
+# binaries well under the limit, so the bundle fits the device tool's 64 MiB. gpu_session.sh unpacks it.
 tar -C "$bundle" -cJf "$bundle/binaries.tar.xz" bin lib
 rm -rf "$bundle/bin" "$bundle/lib"
 du -sh "$bundle"

@@ -4,8 +4,10 @@
 #   here:   bash scripts/gpu_bundle.sh                           # gpu-bundle/: binaries, data, SpikingJelly wheels
 #   there:  BUDGET_S=360 bash scripts/gpu_session.sh [PART ...]  # device run: carry ["gpu-bundle"], timeout_s >= BUDGET_S + 60
 #   here:   bash scripts/gpu_import.sh <files_at of that call>   # into bench/results/gpu-<date>-<commit>/
-# A lent GPU gives a session 15 minutes, its start (a minute or two) included: the default parts fit one
-# call of 360 s and leave time for a second, e.g. `bash scripts/gpu_session.sh sweep steps tf32 anchors racecheck`.
+# A lent GPU gives a session 15 minutes, its start (a minute or two) included. A first call of 360 s runs
+# the parts in the order below as far as they fit; a second call can run what it did not reach, e.g.
+# `BUDGET_S=<budget_left_s - 90> bash scripts/gpu_session.sh sweep tf32 anchors` with timeout_s = BUDGET_S + 45.
+# A step cut short by the budget is reported as CUT SHORT, not as a failure.
 # PARTS, in the default order (all of them without arguments):
 #   tests      test_cudnn_loader (does cuDNN 9 load here), test_cuda_neuron (every neuron kernel against the CPU,
 #              bit-exact spikes, v, trace), test_cuda_model (CUDA backend against the CPU backend: per-step spikes,
@@ -21,7 +23,9 @@
 #   tf32       workloads c and d with TF32 tensor cores on both sides (cuDNN on spikefuse's side)
 #   anchors    cuda_anchors (neuron only; Linear n->n + LIF) and SpikingJelly's fastest backend on the same shapes
 #   racecheck  compute-sanitizer racecheck of the model test (--race: 4 updates per case), the slowest check
-# Writes to $OUT (device tool) or bench/results/gpu-<date>/ two files, within the 8 the device tool brings back:
+# Writes to $OUT (device tool) or bench/results/gpu-<date>/ two files, within the 8 the device tool brings back
+# (the steps write into a folder outside $OUT, archived after every part, so a call killed early still
+# returns the summary and the archive of the parts it finished):
 #   summary.md      device, date, commit, and for each step PASS / FAIL, its time, command and the tail of its log
 #   results.tar.gz  every JSON, Markdown table, log and Nsight Compute CSV the steps wrote
 set -uo pipefail
@@ -34,8 +38,8 @@ for p in "${parts[@]}"; do
 done
 out="${OUT:-bench/results/gpu-$(date -u +%F)}"
 bundle="${BUNDLE:-gpu-bundle}"
-work="$out/results"
-mkdir -p "$work"
+work="$(mktemp -d)/results"
+mkdir -p "$work" "$out"
 summary="$out/summary.md"
 budget="${BUDGET_S:-360}"
 export PATH="$PATH:/usr/local/cuda/bin"
@@ -55,12 +59,14 @@ export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 for d in /usr/local/lib/python3*/dist-packages/nvidia/cu*/lib /opt/torch/.venv/lib/python3*/site-packages/nvidia/cu*/lib; do
   [[ -d "$d" ]] && LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$d"
 done
-ldconfig -p 2>/dev/null | grep -q libgomp.so.1 || LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$PWD/$bundle/lib"
+ldconfig -p 2>/dev/null | grep -q libgomp.so.1 || LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$(cd "$bundle" && pwd)/lib"
 # bench/compare/run.py looks for the worker in <build>/bench/.
 mkdir -p "$bundle/build/bench" && cp "$bin/spikefuse_worker" "$bundle/build/bench/"
 # SpikingJelly: the GPU machine has PyTorch, not SpikingJelly; the bundle carries its pure-Python wheels.
 sj=0
-if compgen -G "$bundle/wheels/*.whl" > /dev/null &&
+if [[ "${GPU_SESSION_RUN_SJ_PARTS:-}" == 1 ]]; then
+  sj=1  # tests/scripts/gpu_session_plumbing.sh: run the SpikingJelly parts' plumbing without the wheels
+elif compgen -G "$bundle/wheels/*.whl" > /dev/null &&
    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$bundle"/wheels/*.whl; then
   export PYTHONPATH=/tmp/site
   sj=1
@@ -78,6 +84,9 @@ fi
   echo
 } > "$summary"
 
+# On the GPU machine cuDNN must load (PyTorch's wheels carry it): the cuDNN cases of the tests fail instead of
+# skipping when it does not.
+export SPIKEFUSE_REQUIRE_CUDNN=1
 status=0
 step() {  # [SHOWN=TEXT] step NAME CAP COMMAND...: run within min(CAP, what is left), log to results/NAME.log, record
            # PASS / FAIL with the command (or TEXT) in the summary
@@ -89,12 +98,18 @@ step() {  # [SHOWN=TEXT] step NAME CAP COMMAND...: run within min(CAP, what is l
     echo "$name: skipped (budget spent)"
     return
   fi
-  (( left < cap )) && cap=$left
+  local cut=0
+  (( left < cap )) && { cap=$left; cut=1; }
   local log="$work/$name.log" t0=$SECONDS
   timeout --kill-after=5 "$cap" "$@" > "$log" 2>&1
   local rc=$?
   local verdict="PASS"
-  [[ $rc -eq 0 ]] || { verdict="FAIL (exit $rc$([[ $rc -eq 124 ]] && echo ", stopped at $cap s"))"; status=1; }
+  if [[ $rc -eq 124 || $rc -eq 137 ]] && (( cut )); then
+    verdict="CUT SHORT (the budget left it $cap s)"  # not a failure: what it measured is in its log and files
+  elif [[ $rc -ne 0 ]]; then
+    verdict="FAIL (exit $rc$([[ $rc -eq 124 || $rc -eq 137 ]] && echo ", stopped at its limit of $cap s"))"
+    status=1
+  fi
   echo "- $name: $verdict in $((SECONDS - t0)) s — \`$shown\`" >> "$summary"
   tail -n 6 "$log" | sed 's/^/      /' >> "$summary"
   echo "$name: exit $rc ($((SECONDS - t0)) s)"
@@ -130,6 +145,10 @@ sj_anchor() {  # sj_anchor NAME SJ_WORKER-ARGS...: SpikingJelly's fastest backen
   local args=("$@" --rule bptt --reps 10 --warmup 2 --device cuda)
   SHOWN="python3 bench/compare/sj_worker.py ${args[*]} >> anchors_sj.jsonl" step "anchor_sj_$name" 40 \
     bash -c 'jsonl="$1"; shift; python3 bench/compare/sj_worker.py "$@" >> "$jsonl"' _ "$work/anchors_sj.jsonl" "${args[@]}"
+}
+
+archive() {  # the results so far, into $OUT (replaced after every part)
+  tar -C "$(dirname "$work")" -czf "$out/results.tar.gz.part" results && mv "$out/results.tar.gz.part" "$out/results.tar.gz"
 }
 
 for part in "${parts[@]}"; do
@@ -182,9 +201,10 @@ for part in "${parts[@]}"; do
       # racecheck instruments every shared-memory access: over 60 s for the model test on an H200 (2026-11-27).
       sanitize racecheck model 240 "$bin/test_cuda_model" --race ;;
   esac
+  archive
 done
 echo >> "$summary"
 echo "overall: $([[ $status -eq 0 ]] && echo PASS || echo FAIL) after $SECONDS s" >> "$summary"
-tar -C "$out" -czf "$out/results.tar.gz" results && rm -rf "$work"
+archive && rm -rf "$(dirname "$work")"
 cat "$summary"
 exit $status

@@ -107,10 +107,15 @@ def run_one(args, tag, workload, rule, batch, T, impl, conv, variant, round_inde
         cmd = [args.sj_python, os.path.join(HERE, "sj_worker.py")] + common
         if args.precision == "tf32":
             cmd.append("--tf32")
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
-    if proc.returncode != 0:
-        # A configuration that does not fit (out of memory at large T for BPTT) is a result too.
-        err = (proc.stderr.strip().splitlines() or ["exit code %d" % proc.returncode])[-1]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+        err = None
+        if proc.returncode != 0:
+            # A configuration that does not fit (out of memory at large T for BPTT) is a result too.
+            err = (proc.stderr.strip().splitlines() or ["exit code %d" % proc.returncode])[-1]
+    except subprocess.TimeoutExpired:
+        err = "timed out after %d s" % args.timeout
+    if err is not None:
         row = {"impl": impl, "workload": workload, "rule": rule, "batch": batch, "T": T, "tag": tag,
                "round": round_index, "error": err, "command": shlex.join(cmd)}
         if variant:

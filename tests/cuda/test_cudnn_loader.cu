@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include <spikefuse/backend/cuda/cudnn_conv.cuh>
@@ -29,9 +30,13 @@ int main() {
     const std::string why = e.what();
     std::printf("%s\n", why.c_str());
     const bool not_installed = why.find("libcudnn.so.9") != std::string::npos && why.find("im2col") != std::string::npos;
-    std::printf(not_installed ? "no cuDNN on this machine: the reason given is the expected one\n"
-                              : "FAIL: cuDNN was found but could not be used\n");
-    return not_installed ? 0 : 1;
+    // scripts/gpu_session.sh sets SPIKEFUSE_REQUIRE_CUDNN=1: there cuDNN must load.
+    const char* require = std::getenv("SPIKEFUSE_REQUIRE_CUDNN");
+    const bool required = require && std::string(require) == "1";
+    std::printf(!not_installed ? "FAIL: cuDNN was found but could not be used\n"
+                : required     ? "FAIL: no cuDNN, and SPIKEFUSE_REQUIRE_CUDNN=1\n"
+                               : "no cuDNN on this machine: the reason given is the expected one\n");
+    return not_installed && !required ? 0 : 1;
   }
 #else
   std::printf("built without cudnn.h: the cuDNN option reports that at run time\n");

@@ -29,30 +29,53 @@ cat > "$tmp/path/nvidia-smi" <<'SMI'
 #!/bin/sh
 case "$1" in -L) echo "GPU 0: stand-in (no GPU)";; *) echo "stand-in, 0, 0 MiB, 0 MHz";; esac
 SMI
-chmod +x "$tmp/path/nvidia-smi"
+# compute-sanitizer and ncu stand-ins run the program they are given, without their tools.
+for tool in compute-sanitizer ncu; do
+  cat > "$tmp/path/$tool" <<'TOOL'
+#!/bin/bash
+while [[ $# -gt 0 && ! -x "$1" ]]; do shift; done
+exec "$@"
+TOOL
+done
+chmod +x "$tmp/path/"*
 
 cd "$tmp"
 rc=0
 PATH="$tmp/path:$PATH" BUNDLE="$bundle" OUT="$tmp/out" BUDGET_S=120 bash "$src/scripts/gpu_session.sh" bogus > bad.log 2>&1 || rc=$?
 [[ $rc -eq 2 ]] && grep -q "unknown part 'bogus'" bad.log || fail "an unknown part should be refused with exit 2 (got $rc)"
 
+# Without SpikingJelly's wheels its parts say so and are skipped.
 rc=0
-PATH="$tmp/path:$PATH" BUNDLE="$bundle" OUT="$tmp/out" BUDGET_S=120 bash "$src/scripts/gpu_session.sh" \
-  tests compare conv_step steps anchors > session.log 2>&1 || rc=$?
+PATH="$tmp/path:$PATH" BUNDLE="$bundle" OUT="$tmp/no_sj" BUDGET_S=60 bash "$src/scripts/gpu_session.sh" compare anchors \
+  > no_sj.log 2>&1 || rc=$?
+[[ $rc -le 1 ]] || { cat no_sj.log; fail "gpu_session.sh compare anchors exited $rc"; }
+for s in compare anchors_spikingjelly; do
+  grep -q "^- $s: SKIPPED (no SpikingJelly)" "$tmp/no_sj/summary.md" || fail "$s should say it was skipped for want of SpikingJelly"
+done
+
+# Every part; the SpikingJelly parts run too (their workers fail here without torch or a GPU, as rows).
+rc=0
+PATH="$tmp/path:$PATH" BUNDLE="$bundle" OUT="$tmp/out" BUDGET_S=240 GPU_SESSION_RUN_SJ_PARTS=1 bash "$src/scripts/gpu_session.sh" \
+  > session.log 2>&1 || rc=$?
 [[ $rc -le 1 ]] || { cat session.log; fail "gpu_session.sh exited $rc"; }
 summary="$tmp/out/summary.md"
 [[ -f "$summary" && -f "$tmp/out/results.tar.gz" ]] || fail "no summary.md and results.tar.gz in \$OUT"
-[[ "$(ls "$tmp/out" | wc -l)" -le 8 ]] || fail "more than the 8 files the device tool brings back"
+[[ "$(ls "$tmp/out")" == "$(printf 'results.tar.gz\nsummary.md')" ]] || fail "\$OUT should hold summary.md and results.tar.gz only: $(ls "$tmp/out")"
 grep -q "^- commit: 0123456789abcdef" "$summary" || fail "the summary names no commit"
 tar -tzf "$tmp/out/results.tar.gz" > archived.txt
 for s in test_cudnn_loader test_cuda_neuron test_cuda_model test_cuda_spike_bits test_cuda_channel_reductions \
-         conv_train_step neuron_bandwidth train_step anchors; do
+         sanitizer_memcheck_neuron sanitizer_racecheck_model compare conv_train_step profile_vgg11ws_ottt_fp32 \
+         profile_csnn_ottt_fp32 sweep neuron_bandwidth train_step compare_tf32 anchors anchor_sj_linear_lif_4096 \
+         anchor_sj_neuron_only; do
   grep -q "^- $s: \(PASS\|FAIL\)" "$summary" || fail "no result line for $s"
   grep -q "^results/$s.log$" archived.txt || fail "no log of $s in results.tar.gz"
 done
-for s in compare anchors_spikingjelly; do
-  grep -q "^- $s: SKIPPED (no SpikingJelly)" "$summary" || fail "$s should say it was skipped for want of SpikingJelly"
+# The wrappers wrote where they should: run.py's table and rows, the profiler's CSV.
+for f in compare.md compare.json sweep.json compare_tf32.json ncu_vgg11ws_ottt_fp32.csv; do
+  grep -q "^results/$f$" archived.txt || fail "no $f in results.tar.gz"
 done
+grep -q "python3 bench/compare/run.py --device cuda [^\`]* --workloads abcd --conv im2col,cudnn" "$summary" ||
+  fail "the compare step's command line is not in the summary"
 grep -q "^overall: " "$summary" || fail "no overall line"
 
 RESULTS_DIR="$(realpath --relative-to="$src" "$tmp/imported")" bash "$src/scripts/gpu_import.sh" "$tmp/out" > import.log 2>&1 ||

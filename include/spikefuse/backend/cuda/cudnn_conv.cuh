@@ -92,14 +92,15 @@ class cudnn_library {
 
  private:
   cudnn_library() {
+    std::string why;  // the first file's reason: a libcudnn.so.9 that is there but lacks a dependency says so
     for (const char* file : {"libcudnn.so.9", "libcudnn.so"}) {
       handle_ = dlopen(file, RTLD_NOW | RTLD_LOCAL);
       if (handle_) break;
+      if (const char* e = dlerror(); e && why.empty()) why = e;
     }
     if (!handle_) {
-      const char* why = dlerror();
       error_ = std::string("spikefuse: the cuDNN convolutions need libcudnn.so.9 on the library path (") +
-               (why ? why : "not found") + "); use model_options::convolutions = im2col, or install cuDNN 9";
+               (why.empty() ? "not found" : why) + "); use model_options::convolutions = im2col, or install cuDNN 9";
       return;
     }
 #define SF_CUDNN_RESOLVE(name)                                                         \
@@ -310,6 +311,8 @@ class cudnn_convolutions {
     for (int i = 0; i < found; ++i) {
       if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].determinism != CUDNN_DETERMINISTIC) continue;
       if (math == CUDNN_FMA_MATH && (perf[i].mathType != CUDNN_FMA_MATH || !fp32_allowed(perf[i].algo))) continue;
+      // ALLOW_CONVERSION would run fp32 data through fp16 tensor cores: neither fp32 nor tf32.
+      if (perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
       SF_CUDA_CHECK(lib_->cudnnSetConvolutionMathType(conv, perf[i].mathType));
       std::size_t bytes = 0;
       if (workspace_of(perf[i].algo, &bytes) != CUDNN_STATUS_SUCCESS || bytes > workspace_.bytes()) continue;
