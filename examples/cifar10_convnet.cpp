@@ -51,6 +51,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: --synthetic must be at least 0, got %d\n", synthetic);
     return 2;
   }
+  if (cli.opt.encoding != sf::data::encoding::direct) {
+    // Rate coding reads pixels as spike probabilities in [0, 1]; these networks take normalised images.
+    std::fprintf(stderr, "error: --encoding %s: the CIFAR-10 networks take normalised images (direct encoding, as in the "
+                         "OTTT and SLTT papers), which are no spike probabilities\n",
+                 sf::data::to_string(cli.opt.encoding));
+    return 2;
+  }
   if (synthetic > 0) cli.data_dir = "synthetic data (seed " + std::to_string(cli.opt.seed) + ")";
 
   if (!no_augment) {

@@ -10,6 +10,7 @@
 //        label_out_of_range train-labels-idx1-ubyte has the value 10 at index 13
 //        count_mismatch     20 training images but 19 training labels
 //        small_images       valid files, but the images are 10x10 (100 features, the network takes 784)
+//        wide_images        valid files of 14x56 images: 784 pixels, but not the 28x28 an image input takes
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -30,22 +31,22 @@ int label_of(int i) { return i % 10; }
 
 /// count images of side x side; class c is a bright horizontal band at a class-specific height plus
 /// deterministic texture, so that a few epochs can learn something.
-bytes images(int count, int side, std::uint32_t magic = 0x00000803u, int keep_pixels = -1) {
+bytes images(int count, int rows, int cols, std::uint32_t magic = 0x00000803u, int keep_pixels = -1) {
   bytes b;
   put_be32(b, magic);
   put_be32(b, static_cast<std::uint32_t>(count));
-  put_be32(b, static_cast<std::uint32_t>(side));
-  put_be32(b, static_cast<std::uint32_t>(side));
+  put_be32(b, static_cast<std::uint32_t>(rows));
+  put_be32(b, static_cast<std::uint32_t>(cols));
   std::uint32_t state = 12345;
-  const long long total = static_cast<long long>(count) * side * side;
+  const long long total = static_cast<long long>(count) * rows * cols;
   for (long long p = 0; p < total; ++p) {
     if (keep_pixels >= 0 && p >= keep_pixels) break;
-    const int i = static_cast<int>(p / (side * side));
-    const int row = static_cast<int>(p % (side * side)) / side;
+    const int i = static_cast<int>(p / (rows * cols));
+    const int row = static_cast<int>(p % (rows * cols)) / cols;
     state = state * 1664525u + 1013904223u;
-    const int band = label_of(i) * side / 10;
+    const int band = label_of(i) * rows / 10;
     const int noise = static_cast<int>(state >> 27);  // 0..31
-    b.push_back(static_cast<std::uint8_t>(row >= band && row < band + side / 10 + 1 ? 255 - noise : noise));
+    b.push_back(static_cast<std::uint8_t>(row >= band && row < band + rows / 10 + 1 ? 255 - noise : noise));
   }
   return b;
 }
@@ -93,7 +94,7 @@ int main(int argc, char** argv) {
 
   const std::filesystem::path dir = argv[2];
   std::filesystem::create_directories(dir);
-  int train = 20, test = 10, side = 28, train_labels = 20, bad_label = -1, test_pixels = -1;
+  int train = 20, test = 10, rows = 28, cols = 28, train_labels = 20, bad_label = -1, test_pixels = -1;
   std::uint32_t train_magic = 0x00000803u;
   if (kind == "valid") {
   } else if (kind == "bad_magic") {
@@ -105,14 +106,17 @@ int main(int argc, char** argv) {
   } else if (kind == "count_mismatch") {
     train_labels = 19;
   } else if (kind == "small_images") {
-    side = 10;
+    rows = cols = 10;
+  } else if (kind == "wide_images") {
+    rows = 14;
+    cols = 56;
   } else {
     std::fprintf(stderr, "cli_make_idx: unknown kind '%s'\n", kind.c_str());
     return 2;
   }
-  const bool ok = write(dir / "train-images-idx3-ubyte", images(train, side, train_magic)) &&
+  const bool ok = write(dir / "train-images-idx3-ubyte", images(train, rows, cols, train_magic)) &&
                   write(dir / "train-labels-idx1-ubyte", labels(train_labels, bad_label)) &&
-                  write(dir / "t10k-images-idx3-ubyte", images(test, side, 0x00000803u, test_pixels)) &&
+                  write(dir / "t10k-images-idx3-ubyte", images(test, rows, cols, 0x00000803u, test_pixels)) &&
                   write(dir / "t10k-labels-idx1-ubyte", labels(test));
   return ok ? 0 : 1;
 }

@@ -19,6 +19,8 @@
 
 #include "spikefuse/io/checkpoint.hpp"
 #include "spikefuse/io/metrics.hpp"
+#include "spikefuse/io/run_directory.hpp"
+#include "spikefuse/train/fit.hpp"
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -405,4 +407,55 @@ BOOST_AUTO_TEST_CASE(metrics_writer_reports_unwritable_path) {
   } catch (const std::runtime_error& e) {
     BOOST_TEST(std::string(e.what()).find(path) != std::string::npos, e.what());
   }
+}
+
+// ---- a fresh run in a folder that holds an earlier run -------------------------------------------
+
+BOOST_AUTO_TEST_CASE(earlier_runs_move_aside_whole_and_in_order) {
+  temp_dir dir;
+  const std::string out = dir.path.string();
+  BOOST_TEST(io::set_aside_earlier_run(out, {"checkpoint.bin", "metrics.jsonl"}).empty(), "an empty folder holds no run");
+  const std::string first_checkpoint = "first run's checkpoint", first_metrics = "{\"event\": \"start\"}\n";
+  temp_dir::write(dir.path / "checkpoint.bin", first_checkpoint);
+  temp_dir::write(dir.path / "metrics.jsonl", first_metrics);
+  temp_dir::write(dir.path / "notes.txt", std::string("the user's own file"));
+  const std::string aside = io::set_aside_earlier_run(out, {"checkpoint.bin", "metrics.jsonl"});
+  BOOST_TEST(aside == (dir.path / "previous-1").string());
+  BOOST_TEST(!fs::exists(dir.path / "checkpoint.bin"));
+  BOOST_TEST(!fs::exists(dir.path / "metrics.jsonl"));
+  BOOST_TEST(fs::exists(dir.path / "notes.txt"), "only the run's own files move");
+  const bytes checkpoint = read_bytes(aside + "/checkpoint.bin"), metrics = read_bytes(aside + "/metrics.jsonl");
+  BOOST_TEST(std::string(checkpoint.begin(), checkpoint.end()) == first_checkpoint);
+  BOOST_TEST(std::string(metrics.begin(), metrics.end()) == first_metrics);
+
+  // A second earlier run with its metrics only (it failed before its first checkpoint), and a
+  // dangling symlink in place of the checkpoint: both move, to the next free number.
+  temp_dir::write(dir.path / "metrics.jsonl", std::string("{}\n"));
+  fs::create_symlink(dir.path / "gone.bin", dir.path / "checkpoint.bin");
+  fs::create_directory(dir.path / "previous-2");  // taken by something else
+  const std::string next = io::set_aside_earlier_run(out, {"checkpoint.bin", "metrics.jsonl"});
+  BOOST_TEST(next == (dir.path / "previous-3").string());
+  BOOST_TEST(fs::is_symlink(dir.path / "previous-3" / "checkpoint.bin"));
+  BOOST_TEST(fs::exists(dir.path / "previous-3" / "metrics.jsonl"));
+  BOOST_TEST(fs::is_empty(dir.path / "previous-2"));
+  BOOST_TEST(fs::exists(dir.path / "previous-1" / "checkpoint.bin"), "an older run stays where it was");
+}
+
+// ---- which checkpoints a run may resume ----------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(resume_needs_the_same_run_config_or_an_older_checkpoints_part_of_it) {
+  namespace sf = spikefuse;
+  sf::fit_options opt;
+  opt.batch_size = 8;
+  sf::data::dataset train;
+  train.count = 20;
+  const std::string now = sf::detail::run_config(opt, train);
+  BOOST_TEST(now == "seed=42 batch_size=8 T=4 encoding=direct k=0 train_images=20 augment=off");
+  BOOST_TEST(sf::detail::run_config_allows_resume(now, now));
+  // Written before the training set's size and augmentation were recorded: the rest decides.
+  BOOST_TEST(sf::detail::run_config_allows_resume("seed=42 batch_size=8 T=4 encoding=direct k=0", now));
+  BOOST_TEST(!sf::detail::run_config_allows_resume("seed=42 batch_size=16 T=4 encoding=direct k=0", now));
+  BOOST_TEST(!sf::detail::run_config_allows_resume("seed=42 batch_size=8 T=4 encoding=direct k=0 train_images=16 augment=off", now));
+  BOOST_TEST(!sf::detail::run_config_allows_resume("seed=42 batch_size=8 T=4 encoding=direct k=0 train_images=20 augment=on", now));
+  BOOST_TEST(!sf::detail::run_config_allows_resume("seed=42 batch_size=8 T=4", now), "a truncated record is no older format");
 }

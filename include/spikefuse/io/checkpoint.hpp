@@ -27,7 +27,7 @@ struct checkpoint_state {
   std::string network;            // dsl::network_signature<Net>()
   std::string method;             // e.g. "ottt_a"
   std::string optimizer;          // e.g. "adam"
-  std::string run_config;         // settings a resume must share (seed, batch size, T, encoding, k)
+  std::string run_config;         // settings a resume must share (seed, batch size, T, encoding, k, training set size, augmentation)
   std::int32_t epochs_done = 0;
   std::int64_t optimizer_steps = 0;
   std::uint64_t seed = 0;

@@ -68,8 +68,14 @@ class flag_parser {
       auto& f = it->second;
       if (!has_value && !f.is_switch) {
         if (i + 1 >= argc) throw flag_error("flag --" + name + " needs a value");
+        // `--out-dir --resume` lost its value: taking the next flag as it would drop that flag silently.
+        if (std::string_view(argv[i + 1]).substr(0, 2) == "--")
+          throw flag_error("flag --" + name + " needs a value, but the next argument is the flag " + argv[i + 1] +
+                           " (write --" + name + "=VALUE for a value that begins with --)");
         value = argv[++i];
+        has_value = true;
       }
+      if (has_value && value.empty()) throw flag_error("flag --" + name + " has an empty value");
       try {
         f.set(value);
       } catch (const flag_error&) {

@@ -31,6 +31,10 @@ class json_record {
     return *this;
   }
   json_record& add(const std::string& key, int value) { return add(key, static_cast<long long>(value)); }
+  json_record& add(const std::string& key, unsigned long long value) {  // a seed may use all 64 bits
+    fields_.emplace_back(key, std::to_string(value));
+    return *this;
+  }
   json_record& add(const std::string& key, const std::string& value) {
     fields_.emplace_back(key, quote(value));
     return *this;

@@ -185,7 +185,8 @@ int run_training(training_cli& cli, LoadData&& load) {
     std::printf("final test accuracy %.2f%% after %d epochs (%d in this run) in %.1f s\n",
                 100.0 * result.final_test_accuracy, result.total_epochs, result.epochs_run, result.seconds);
     return 0;
-  } catch (const non_finite_loss& e) {
+  } catch (const non_finite_training& e) {
+    // Only this run (or the run it resumed) can have left a checkpoint here: fit_model moves an earlier run's aside.
     const std::string checkpoint = opt.out_dir + "/checkpoint.bin";
     if (std::filesystem::exists(checkpoint)) {
       std::fprintf(stderr, "error: %s\nthe last checkpoint, %s, is from the last completed epoch and was not touched\n",

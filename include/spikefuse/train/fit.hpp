@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -22,6 +23,7 @@
 #include "spikefuse/io/checkpoint.hpp"
 #include "spikefuse/io/metrics.hpp"
 #include "spikefuse/io/progress.hpp"
+#include "spikefuse/io/run_directory.hpp"
 #include "spikefuse/train/lr_schedule.hpp"
 #include "spikefuse/train/trainer.hpp"
 
@@ -83,10 +85,36 @@ long long statistics_count(Model& model) {
 
 /// The settings a resumed run must share with the run that wrote the checkpoint: they fix the
 /// shuffling, the batches, the steps and the random streams. (Epochs and learning rate may change.)
-inline std::string run_config(const fit_options& opt) {
+/// The training set's size (--limit-train, --synthetic) and augmentation count too: another size
+/// shuffles other batches, and augmentation draws from the random stream.
+inline std::string run_config(const fit_options& opt, const data::dataset& train) {
   return "seed=" + std::to_string(opt.seed) + " batch_size=" + std::to_string(opt.batch_size) +
          " T=" + std::to_string(opt.time_steps) + " encoding=" + data::to_string(opt.encoding) +
-         " k=" + std::to_string(opt.method == training_method::sltt_k ? opt.k : 0);
+         " k=" + std::to_string(opt.method == training_method::sltt_k ? opt.k : 0) +
+         " train_images=" + std::to_string(train.count) + " augment=" + (opt.train_augment ? "on" : "off");
+}
+
+/// Whether a checkpoint written with `stored` may be resumed by a run with `now` (run_config). A
+/// checkpoint from before the training set's size and augmentation were recorded holds the rest
+/// only: it still resumes when that rest matches.
+inline bool run_config_allows_resume(const std::string& stored, const std::string& now) {
+  if (stored == now) return true;
+  return stored.find(" train_images=") == std::string::npos && now.rfind(stored + " train_images=", 0) == 0;
+}
+
+/// Refuses to save a model holding NaN or infinity: a checkpoint is the state a run can go on from.
+inline void require_finite(const io::checkpoint_state& ck, int epoch) {
+  const auto non_finite = [](const std::vector<float>& v) {
+    return std::count_if(v.begin(), v.end(), [](float x) { return !std::isfinite(x); });
+  };
+  const auto in_parameters = non_finite(ck.parameters), in_state = non_finite(ck.optimizer_state),
+             in_statistics = non_finite(ck.statistics);
+  if (in_parameters + in_state + in_statistics == 0) return;
+  throw non_finite_parameters("spikefuse: after epoch " + std::to_string(epoch) + " the model holds NaN or infinity (" +
+                              std::to_string(in_parameters) + " of " + std::to_string(ck.parameters.size()) +
+                              " parameters, " + std::to_string(in_state) + " optimizer state values, " +
+                              std::to_string(in_statistics) +
+                              " running statistics); lower the learning rate or check the input");
 }
 }  // namespace detail
 
@@ -116,6 +144,15 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
   if (train.features() != Net::input_size || test.features() != Net::input_size)
     throw std::invalid_argument("spikefuse: the data has " + std::to_string(train.features()) +
                                 " features per sample but the network's Input takes " + std::to_string(Net::input_size));
+  if constexpr (constexpr shape in = Net::input_shape; !in.is_flat()) {
+    // An image input needs the images' own shape too: 14x56 pixels are 784 features, but no 28x28 image.
+    // (A data set stacks its channels' planes as rows: C*H rows of W.)
+    for (const data::dataset* d : {&train, &test})
+      if (d->rows != in.c * in.h || d->cols != in.w)
+        throw std::invalid_argument("spikefuse: the " + std::string(d == &train ? "training" : "test") + " images are " +
+                                    std::to_string(d->rows) + "x" + std::to_string(d->cols) + ", but the network's Input takes " +
+                                    dsl::describe(in));
+  }
   if (opt.epochs < 1 || opt.batch_size < 1 || opt.time_steps < 1)
     throw std::invalid_argument("spikefuse: epochs, batch size and T must be at least 1");
   if (opt.batch_size > model.max_batch())
@@ -140,9 +177,9 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
     if (ck.method != to_string(opt.method) || ck.optimizer != to_string(opt.optimizer.kind))
       throw io::checkpoint_error("checkpoint " + checkpoint_path + " was trained with " + ck.method + "/" + ck.optimizer +
                                  ", but this run asks for " + to_string(opt.method) + "/" + to_string(opt.optimizer.kind));
-    if (ck.run_config != detail::run_config(opt))
+    if (!detail::run_config_allows_resume(ck.run_config, detail::run_config(opt, train)))
       throw io::checkpoint_error("checkpoint " + checkpoint_path + " was written with '" + ck.run_config +
-                                 "', but this run has '" + detail::run_config(opt) + "'");
+                                 "', but this run has '" + detail::run_config(opt, train) + "'");
     const auto state_size = static_cast<std::size_t>(model.parameter_count() * model.optimizer_slots());
     if (ck.parameters.size() != static_cast<std::size_t>(model.parameter_count()) || ck.optimizer_state.size() != state_size)
       throw io::checkpoint_error("checkpoint " + checkpoint_path + " has the wrong number of parameters");
@@ -156,7 +193,14 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
     std::fprintf(stderr, "resuming from %s after epoch %d\n", checkpoint_path.c_str(), first_epoch);
   }
 
-  // A fresh run starts a fresh metrics file; a resumed one continues it.
+  // A fresh run starts a fresh metrics file; a resumed one continues it. An earlier run's files are
+  // kept, not overwritten.
+  if (!resuming) {
+    const std::string aside = io::set_aside_earlier_run(opt.out_dir, {"checkpoint.bin", "metrics.jsonl"});
+    if (!aside.empty())
+      std::fprintf(stderr, "%s held an earlier run: its checkpoint and metrics moved to %s (--resume continues a run)\n",
+                   opt.out_dir.c_str(), aside.c_str());
+  }
   io::metrics_writer metrics(opt.out_dir + "/metrics.jsonl", resuming);
   metrics.write(io::json_record{}
                     .add("event", "start")
@@ -169,7 +213,7 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
                     .add("T", opt.time_steps)
                     .add("lr", static_cast<double>(opt.lr))
                     .add("encoding", data::to_string(opt.encoding))
-                    .add("seed", static_cast<long long>(opt.seed))
+                    .add("seed", static_cast<unsigned long long>(opt.seed))
                     .add("start_epoch", first_epoch));
 
   data::batcher batches(train.count, opt.batch_size, true, opt.seed);
@@ -213,8 +257,26 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
       seen += r.samples;
       if (!opt.quiet) bar.update(b + 1, loss_sum / seen, static_cast<double>(correct) / seen);
     }
+    io::checkpoint_state ck;
+    ck.network = signature;
+    ck.method = to_string(opt.method);
+    ck.optimizer = to_string(opt.optimizer.kind);
+    ck.epochs_done = epoch + 1;
+    ck.optimizer_steps = optim.steps();
+    ck.seed = opt.seed;
+    ck.run_config = detail::run_config(opt, train);
+    ck.parameters.resize(static_cast<std::size_t>(model.parameter_count()));
+    model.copy_parameters_to(ck.parameters);
+    ck.optimizer_state.resize(static_cast<std::size_t>(model.parameter_count() * model.optimizer_slots()));
+    model.copy_optimizer_state_to(ck.optimizer_state);
+    ck.statistics.resize(static_cast<std::size_t>(detail::statistics_count(model)));
+    if constexpr (detail::has_statistics<Model>) model.copy_statistics_to(ck.statistics);
+    // The epoch's last update can leave NaN or infinity in the model before any loss shows it.
+    detail::require_finite(ck, epoch + 1);
     const double test_acc = evaluate(model, test, opt.batch_size, opt.time_steps, opt.encoding, rng);
     const double seconds = bar.seconds_since_start();
+    io::save_checkpoint(checkpoint_path, ck);
+    // The epoch's record follows its checkpoint: a failed save leaves no line that --resume would repeat.
     metrics.write(io::json_record{}
                       .add("event", "epoch")
                       .add("epoch", epoch + 1)
@@ -226,21 +288,6 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
     if (!opt.quiet)
       std::fprintf(stderr, "epoch %d/%d: train loss %.4f, train acc %.2f%%, test acc %.2f%% (%.1f s)\n", epoch + 1, opt.epochs,
                    loss_sum / seen, 100.0 * correct / seen, 100.0 * test_acc, seconds);
-    io::checkpoint_state ck;
-    ck.network = signature;
-    ck.method = to_string(opt.method);
-    ck.optimizer = to_string(opt.optimizer.kind);
-    ck.epochs_done = epoch + 1;
-    ck.optimizer_steps = optim.steps();
-    ck.seed = opt.seed;
-    ck.run_config = detail::run_config(opt);
-    ck.parameters.resize(static_cast<std::size_t>(model.parameter_count()));
-    model.copy_parameters_to(ck.parameters);
-    ck.optimizer_state.resize(static_cast<std::size_t>(model.parameter_count() * model.optimizer_slots()));
-    model.copy_optimizer_state_to(ck.optimizer_state);
-    ck.statistics.resize(static_cast<std::size_t>(detail::statistics_count(model)));
-    if constexpr (detail::has_statistics<Model>) model.copy_statistics_to(ck.statistics);
-    io::save_checkpoint(checkpoint_path, ck);
     result.final_test_accuracy = test_acc;
     ++result.epochs_run;
     result.total_epochs = epoch + 1;

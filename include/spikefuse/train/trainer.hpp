@@ -17,10 +17,21 @@
 
 namespace spikefuse {
 
+/// Training produced NaN or infinity; nothing is saved after it, so what is on disk is intact.
+struct non_finite_training : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 /// Thrown when a loss becomes NaN or infinite. The model may already hold updates of the failing
 /// batch (OTTT_O updates every step); the trainer writes no checkpoint, so what is on disk is intact.
-struct non_finite_loss : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct non_finite_loss : non_finite_training {
+  using non_finite_training::non_finite_training;
+};
+
+/// Thrown (by fit_model) when an epoch's updates left a parameter or optimizer state NaN or infinite
+/// before any loss showed it (the last update of an epoch): such a model is never saved.
+struct non_finite_parameters : non_finite_training {
+  using non_finite_training::non_finite_training;
 };
 
 struct batch_result {
