@@ -386,7 +386,7 @@ inline void print(std::ostream& os, const memory_plan& plan) {
      << std::setw(10) << "params" << std::setw(13) << "state" << std::setw(13) << "workspace" << "\n";
   for (const auto& l : plan.layers) {
     const auto& f = l.floats;
-    const auto state = sizeof(float) * static_cast<std::size_t>(f.v + f.trace + f.mask + f.logits_sum);
+    const auto state = sizeof(float) * static_cast<std::size_t>(f.v + f.trace + f.mask + f.logits_sum + f.grad_sum);
     const auto work = sizeof(float) * static_cast<std::size_t>(l.own_workspace());
     os << "  " << std::left << std::setw(3) << l.index << std::setw(64) << l.name << std::setw(10)
        << dsl::describe(l.out_shape) << std::right << std::setw(10) << f.params << std::setw(13)
