@@ -20,9 +20,10 @@ struct shape {
 };
 
 /// Positions of a k-wide window sliding with `stride` over `in` positions zero-padded by `padding`
-/// on both sides (0 when the window does not fit): the output size of a convolution or pooling.
+/// on both sides (0 when the window does not fit, or the stride is not positive): the output size of
+/// a convolution or pooling.
 SF_HOST_DEVICE constexpr int window_positions(int in, int kernel, int stride, int padding) {
-  return kernel <= in + 2 * padding ? (in + 2 * padding - kernel) / stride + 1 : 0;
+  return stride > 0 && kernel <= in + 2 * padding ? (in + 2 * padding - kernel) / stride + 1 : 0;
 }
 
 /// A flat feature vector of n elements.

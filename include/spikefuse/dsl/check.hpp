@@ -47,8 +47,12 @@ constexpr auto infer_layer() {
   } else if constexpr (is_conv<Layer>) {
     static_assert(Layer::template matches_declared<In>,
                   "spikefuse: Conv2d's in_channels differs from the number of channels the previous layer produces");
-    static_assert(Layer::template kernel_fits<In>,
-                  "spikefuse: Conv2d's kernel is larger than its zero-padded input");
+    if constexpr (In::dims.is_flat() && Layer::kernel > 1) {
+      static_assert(always_false<Layer>,
+                    "spikefuse: Conv2d needs a spatial input (C x H x W), but its input is flat: Flatten comes before this layer");
+    } else {
+      static_assert(Layer::template kernel_fits<In>, "spikefuse: Conv2d's kernel is larger than its zero-padded input");
+    }
     return hana::type_c<typename Layer::template output<In>>;
   } else if constexpr (is_batch_norm<Layer>) {
     static_assert(!In::traced,
@@ -62,7 +66,12 @@ constexpr auto infer_layer() {
     return hana::type_c<typename Layer::template output<In>>;
   } else if constexpr (is_pool<Layer>) {
     if constexpr (requires { Layer::template kernel_fits<In>; }) {
-      static_assert(Layer::template kernel_fits<In>, "spikefuse: a pooling window is larger than its zero-padded input");
+      if constexpr (In::dims.is_flat() && Layer::kernel > 1) {
+        static_assert(always_false<Layer>,
+                      "spikefuse: pooling needs a spatial input (C x H x W), but its input is flat: Flatten comes before this layer");
+      } else {
+        static_assert(Layer::template kernel_fits<In>, "spikefuse: a pooling window is larger than its zero-padded input");
+      }
     }
     return hana::type_c<typename Layer::template output<In>>;
   } else if constexpr (is_pass_through<Layer>) {

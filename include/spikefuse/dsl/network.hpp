@@ -118,7 +118,8 @@ struct Network {
 
   static_assert(output_port::kind == signal::current && output_port::dims.is_flat(),
                 "spikefuse: the network must end with a layer that produces flat logits (a Linear after the last neuron)");
-  static_assert(dsl::node_table<nodes>::any_linear, "spikefuse: a Network needs at least one Linear layer to train");
+  static_assert(sizeof...(Layers) == 0 || dsl::node_table<nodes>::any_linear,  // (no layers: reported above, alone)
+                "spikefuse: a Network needs at least one Linear layer to train");
 
  public:
   /// sources[i], second_sources[i]: the nodes node i reads (−1: none).

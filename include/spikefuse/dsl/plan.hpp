@@ -342,8 +342,11 @@ inline void share_buffers_by_liveness(memory_plan& plan, const plan_options& opt
 /// The memory plan of `Net` for a batch size. `time_steps` is recorded only to show that it does
 /// not enter any term.
 template <class Net>
-memory_plan make_plan(int batch, int time_steps, int optimizer_slots, plan_options options = {}) {
-  static_assert(is_network<Net>, "spikefuse: make_plan expects a spikefuse::Network<...>");
+memory_plan make_plan(int batch, int time_steps, int optimizer_slots, plan_options options = {});
+
+namespace dsl {
+template <class Net>
+memory_plan plan_of(int batch, int time_steps, int optimizer_slots, const plan_options& options) {
   memory_plan plan;
   plan.batch = batch;
   plan.time_steps = time_steps;
@@ -363,6 +366,17 @@ memory_plan make_plan(int batch, int time_steps, int optimizer_slots, plan_optio
   }
   if (options.share_buffers) dsl::share_buffers_by_liveness(plan, options);
   return plan;
+}
+}  // namespace dsl
+
+template <class Net>
+memory_plan make_plan(int batch, int time_steps, int optimizer_slots, plan_options options) {
+  static_assert(is_network<Net>, "spikefuse: make_plan expects a spikefuse::Network<...>");
+  if constexpr (is_network<Net>) {  // (anything else: the sentence above, alone)
+    return dsl::plan_of<Net>(batch, time_steps, optimizer_slots, options);
+  } else {
+    return {};
+  }
 }
 
 inline std::string format_bytes(std::size_t bytes) {

@@ -47,12 +47,18 @@ struct conv2d_spec {
 
   template <class In>
   static constexpr bool matches_declared = Opts.in_channels == 0 || In::dims.c == Opts.in_channels;
+  // Bad parameters are reported by the static_asserts above, alone: the shape checks pass them by,
+  // and the output keeps the input's plane, so that later layers report nothing that follows from them.
+  static constexpr bool valid_parameters = OutChannels > 0 && Kernel > 0 && Opts.stride > 0 && Opts.padding >= 0;
   template <class In>
-  static constexpr bool kernel_fits = window_positions(In::dims.h, Kernel, Opts.stride, Opts.padding) > 0 &&
-                                      window_positions(In::dims.w, Kernel, Opts.stride, Opts.padding) > 0;
+  static constexpr bool kernel_fits = !valid_parameters || (window_positions(In::dims.h, Kernel, Opts.stride, Opts.padding) > 0 &&
+                                                            window_positions(In::dims.w, Kernel, Opts.stride, Opts.padding) > 0);
   template <class In>
-  static constexpr shape output_dims{OutChannels, kernel_fits<In> ? window_positions(In::dims.h, Kernel, Opts.stride, Opts.padding) : 1,
-                                     kernel_fits<In> ? window_positions(In::dims.w, Kernel, Opts.stride, Opts.padding) : 1};
+  static constexpr bool computes = valid_parameters && kernel_fits<In>;
+  template <class In>
+  static constexpr shape output_dims{OutChannels > 0 ? OutChannels : 1,
+                                     computes<In> ? window_positions(In::dims.h, Kernel, Opts.stride, Opts.padding) : In::dims.h,
+                                     computes<In> ? window_positions(In::dims.w, Kernel, Opts.stride, Opts.padding) : In::dims.w};
   template <class In>
   using output = port<output_dims<In>, signal::current>;
 };

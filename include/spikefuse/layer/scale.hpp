@@ -9,6 +9,7 @@ namespace spikefuse {
 template <float Factor>
 struct Scale {
   static_assert(math::is_finite(Factor), "spikefuse: Scale factor must be finite");
+  static_assert(Factor != 0.f, "spikefuse: Scale<0> would cut every signal and gradient through it");
   static constexpr const char* name = "Scale";
   static constexpr float factor = Factor;
   template <class In>

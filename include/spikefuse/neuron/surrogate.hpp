@@ -23,7 +23,7 @@ SF_HOST_DEVICE constexpr float sigmoid(float x) { return 1.f / (1.f + math::exp(
 /// g'(x) = α − α²|x| for |x| ≤ 1/α, else 0. SLTT's "triangle" is α = 1.
 template <float Alpha = 1.f>
 struct PiecewiseQuadratic {
-  static_assert(Alpha > 0.f, "PiecewiseQuadratic: alpha must be positive");
+  static_assert(Alpha > 0.f, "spikefuse: PiecewiseQuadratic: alpha must be positive");
   static constexpr const char* name = "PiecewiseQuadratic";
   static constexpr bool has_primitive = true;
   SF_HOST_DEVICE static constexpr float derivative(float x) {
@@ -40,6 +40,7 @@ struct PiecewiseQuadratic {
 /// g'(x) = (α/2)·e^{−α|x|}.
 template <float Alpha = 1.f>
 struct PiecewiseExp {
+  static_assert(Alpha > 0.f, "spikefuse: PiecewiseExp: alpha must be positive");
   static constexpr const char* name = "PiecewiseExp";
   static constexpr bool has_primitive = true;
   SF_HOST_DEVICE static constexpr float derivative(float x) {
@@ -53,6 +54,7 @@ struct PiecewiseExp {
 /// g'(x) = α·σ(αx)·(1 − σ(αx)); the default of every SpikingJelly neuron.
 template <float Alpha = 4.f>
 struct Sigmoid {
+  static_assert(Alpha > 0.f, "spikefuse: Sigmoid: alpha must be positive");
   static constexpr const char* name = "Sigmoid";
   static constexpr bool has_primitive = true;
   SF_HOST_DEVICE static constexpr float derivative(float x) {
@@ -65,7 +67,7 @@ struct Sigmoid {
 /// g'(x) = 1 / (2α(1/α + |x|)²).
 template <float Alpha = 2.f>
 struct SoftSign {
-  static_assert(Alpha > 0.f, "SoftSign: alpha must be positive");
+  static_assert(Alpha > 0.f, "spikefuse: SoftSign: alpha must be positive");
   static constexpr const char* name = "SoftSign";
   static constexpr bool has_primitive = true;
   SF_HOST_DEVICE static constexpr float derivative(float x) {
@@ -81,6 +83,7 @@ struct SoftSign {
 /// g'(x) = α / (|x| + 1)²; SpikingJelly defines no primitive.
 template <float Alpha = 1.f>
 struct SuperSpike {
+  static_assert(Alpha > 0.f, "spikefuse: SuperSpike: alpha must be positive");
   static constexpr const char* name = "SuperSpike";
   static constexpr bool has_primitive = false;
   SF_HOST_DEVICE static constexpr float derivative(float x) {
@@ -92,6 +95,7 @@ struct SuperSpike {
 /// g'(x) = (α/2) / (1 + (παx/2)²).
 template <float Alpha = 2.f>
 struct ATan {
+  static_assert(Alpha > 0.f, "spikefuse: ATan: alpha must be positive");
   static constexpr const char* name = "ATan";
   static constexpr bool has_primitive = true;
   SF_HOST_DEVICE static constexpr float derivative(float x) {
@@ -106,6 +110,7 @@ struct ATan {
 /// g'(x) = 1 / (1/α + |x|); primitive sgn(x)·log(α|x| + 1) with sgn(0) = +1.
 template <float Alpha = 1.f>
 struct NonzeroSignLogAbs {
+  static_assert(Alpha > 0.f, "spikefuse: NonzeroSignLogAbs: alpha must be positive");
   static constexpr const char* name = "NonzeroSignLogAbs";
   static constexpr bool has_primitive = true;
   SF_HOST_DEVICE static constexpr float derivative(float x) { return 1.f / (1.f / Alpha + math::abs(x)); }
@@ -117,6 +122,7 @@ struct NonzeroSignLogAbs {
 /// g'(x) = (α/√π)·e^{−α²x²}; primitive erfc(−αx)/2.
 template <float Alpha = 2.f>
 struct Erf {
+  static_assert(Alpha > 0.f, "spikefuse: Erf: alpha must be positive");
   static constexpr const char* name = "Erf";
   static constexpr bool has_primitive = true;
   SF_HOST_DEVICE static constexpr float derivative(float x) {
@@ -129,7 +135,7 @@ struct Erf {
 /// g'(x) = 1/(2w) for |x| < w, else c.
 template <float W = 1.f, float C = 0.01f>
 struct PiecewiseLeakyReLU {
-  static_assert(W > 0.f, "PiecewiseLeakyReLU: w must be positive");
+  static_assert(W > 0.f, "spikefuse: PiecewiseLeakyReLU: w must be positive");
   static constexpr const char* name = "PiecewiseLeakyReLU";
   static constexpr bool has_primitive = true;
   SF_HOST_DEVICE static constexpr float derivative(float x) {
@@ -145,8 +151,8 @@ struct PiecewiseLeakyReLU {
 /// g'(x) = (4/T)·Σ_{i=1}^{n−1} cos((2i−1)ωx), ω = 2π/T. SpikingJelly sums n−1 terms (spec §G.17).
 template <int N = 2, float TPeriod = 8.f>
 struct SquarewaveFourierSeries {
-  static_assert(N >= 2, "SquarewaveFourierSeries: n must be at least 2 (SpikingJelly sums n - 1 terms)");
-  static_assert(TPeriod > 0.f, "SquarewaveFourierSeries: the period must be positive");
+  static_assert(N >= 2, "spikefuse: SquarewaveFourierSeries: n must be at least 2 (SpikingJelly sums n - 1 terms)");
+  static_assert(TPeriod > 0.f, "spikefuse: SquarewaveFourierSeries: the period must be positive");
   static constexpr const char* name = "SquarewaveFourierSeries";
   static constexpr bool has_primitive = true;
   static constexpr float omega = 2.f * math::pi / TPeriod;
@@ -186,7 +192,7 @@ struct S2NN {
 /// g'(x) = (1 + 2|x|/(α − 1))^{−α}.
 template <float Alpha = 2.f>
 struct QPseudoSpike {
-  static_assert(Alpha > 1.f, "QPseudoSpike: alpha must be greater than 1");
+  static_assert(Alpha > 1.f, "spikefuse: QPseudoSpike: alpha must be greater than 1");
   static constexpr const char* name = "QPseudoSpike";
   static constexpr bool has_primitive = true;
   SF_HOST_DEVICE static constexpr float derivative(float x) {
@@ -237,7 +243,7 @@ struct LogTailedReLU {
 /// g'(x) = α·[|x| < 0.5/α]; primitive clamp(αx + ½, 0, 1).
 template <float Alpha = 1.f>
 struct Rect {
-  static_assert(Alpha > 0.f, "Rect: alpha must be positive");
+  static_assert(Alpha > 0.f, "spikefuse: Rect: alpha must be positive");
   static constexpr const char* name = "Rect";
   static constexpr bool has_primitive = true;
   SF_HOST_DEVICE static constexpr float derivative(float x) {
