@@ -6,7 +6,8 @@
 //                 whole sequence, fp32: T fused forward kernels (SLTTLIF: s, v, ψ) and T fused
 //                 backward kernels (∂x = ∂s·ψ), the neuron's state carried in place. Limit: a
 //                 device-to-device copy of the same bytes (x, ψ, s, v moved per step forward,
-//                 ∂s, ψ, ∂x backward), timed here.
+//                 ∂s, ψ, ∂x backward), timed here. Timed twice: launch by launch, and as one CUDA
+//                 graph (how a training step replays its launches: no gaps between the 2T kernels).
 //   linear_lif    Linear n→n (no bias) + LIF, batch 16, T = 500, n ∈ {4096, 8192, 16384}, forward and
 //                 backward, online: per step a forward GEMM z = x·Wᵀ, the fused LIF kernel, and
 //                 backward the LIF kernel, dW += δᵀ·x (β = 1) and dx = δ·W. Limit: the same 3T
@@ -30,6 +31,7 @@
 #include "spikefuse/backend/cuda/device_memory.cuh"
 #include "spikefuse/backend/cuda/error.cuh"
 #include "spikefuse/backend/cuda/launch.cuh"
+#include "spikefuse/backend/cuda/stream.cuh"
 #include "spikefuse/backend/cuda/lif.cuh"
 #include "spikefuse/backend/cuda/stream.cuh"
 #include "spikefuse/neuron/lif.hpp"
@@ -80,6 +82,7 @@ struct anchor_row {
   std::string name;
   long long T = 0, batch = 0, n = 0;
   double ms = 0, limit_ms = 0;
+  double graph_ms = -1;  // the same launches replayed as one CUDA graph, as a training step runs them (-1: not measured)
   std::string limit;
 };
 
@@ -108,6 +111,9 @@ anchor_row neuron_only(const sfc::context& ctx, int T, int batch, long long feat
   r.batch = batch;
   r.n = features;
   r.ms = median_ms(ctx.stream, kTimed, run);
+  // The training step replays its launches as a CUDA graph: the 2T launches without the gaps between them.
+  const sfc::graph_exec graph = sfc::graph_exec::capture(ctx.stream, [&](cudaStream_t) { run(); });
+  r.graph_ms = median_ms(ctx.stream, kTimed, [&] { graph.launch(ctx.stream); });
   // The bytes the fused kernels must move: forward x, v read, s, v, ψ written; backward ∂s, ψ read, ∂x written.
   const long long bytes = static_cast<long long>(sizeof(float)) * n * T * (5 + 3);
   sfc::device_array<float> from(static_cast<std::size_t>(bytes / 8)), to(static_cast<std::size_t>(bytes / 8));
@@ -177,11 +183,15 @@ int main(int argc, char** argv) {
     j.open();
     j.run_fields("cuda_anchors", sfc::device_description(), bench::utc_now(), argc, argv);
     j.open_array("rows");
-    std::printf("| anchor | T | batch | n | spikefuse ms | limit ms | limit |\n|---|---|---|---|---|---|---|\n");
+    std::printf("| anchor | T | batch | n | spikefuse ms | as one CUDA graph ms | limit ms | limit |\n"
+                "|---|---|---|---|---|---|---|---|\n");
     for (const auto& r : rows) {
-      std::printf("| %s | %lld | %lld | %lld | %.3f | %.3f | %s |\n", r.name.c_str(), r.T, r.batch, r.n, r.ms, r.limit_ms,
-                  r.limit.c_str());
+      char graph[32] = "-";
+      if (r.graph_ms >= 0) std::snprintf(graph, sizeof graph, "%.3f", r.graph_ms);
+      std::printf("| %s | %lld | %lld | %lld | %.3f | %s | %.3f | %s |\n", r.name.c_str(), r.T, r.batch, r.n, r.ms, graph,
+                  r.limit_ms, r.limit.c_str());
       j.open(nullptr).field("name", r.name).field("T", r.T).field("batch", r.batch).field("n", r.n).field("ms", r.ms);
+      if (r.graph_ms >= 0) j.field("graph_ms", r.graph_ms);
       j.field("limit_ms", r.limit_ms).field("limit", r.limit).close();
     }
     j.close_array().close();
