@@ -33,7 +33,6 @@
 #include "spikefuse/backend/cuda/launch.cuh"
 #include "spikefuse/backend/cuda/stream.cuh"
 #include "spikefuse/backend/cuda/lif.cuh"
-#include "spikefuse/backend/cuda/stream.cuh"
 #include "spikefuse/neuron/lif.hpp"
 
 namespace sf = spikefuse;

@@ -1,5 +1,6 @@
 // Control: a network that uses every convolutional layer kind compiles, with the expected shapes and counts.
 #include "spikefuse/dsl/network.hpp"
+#include "spikefuse/models/ottt_vgg11_ws.hpp"
 
 namespace sf = spikefuse;
 
@@ -13,5 +14,13 @@ using Net = sf::Network<
 
 static_assert(Net::port_at<8>::dims == sf::shape{16, 8, 8});  // the residual add
 static_assert(Net::output_port::dims == sf::features(10));
+// Planes shrunk to 1x1 stay images: the OTTT VGG at 12x12 (its last convolution sees 512x1x1 and a
+// padded 3x3 kernel), a padded convolution and pooling on a 1x1 input.
+using SmallVgg = sf::models::ottt_vgg11_ws<10, 1, 12>;
+static_assert(SmallVgg::num_outputs == 10);
+using OnePixel = sf::Network<sf::Input<4, 1, 1>, sf::Conv2d<4, 3, sf::conv_opts{.padding = 1}>, sf::SLTTLIF<>,
+                             sf::AvgPool2d<3, 1, 1>, sf::Flatten, sf::Linear<10>>;
+static_assert(OnePixel::output_port::dims == sf::features(10));
+
 static_assert(Net::parameter_count() ==
               8 * 27 + 16 + (16 * 72 + 16) + 32 + (16 * 144 + 16) + (16 * 8 + 16) + (16 * 144 + 32) + (10 * 16 + 20));

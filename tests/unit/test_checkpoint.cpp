@@ -459,3 +459,47 @@ BOOST_AUTO_TEST_CASE(resume_needs_the_same_run_config_or_an_older_checkpoints_pa
   BOOST_TEST(!sf::detail::run_config_allows_resume("seed=42 batch_size=8 T=4 encoding=direct k=0 train_images=20 augment=on", now));
   BOOST_TEST(!sf::detail::run_config_allows_resume("seed=42 batch_size=8 T=4", now), "a truncated record is no older format");
 }
+
+// ---- fit_model's check of the images' shape (an image input) ----------------------------------------
+
+namespace {
+using ImageNet = spikefuse::Network<spikefuse::Input<1, 4, 4>, spikefuse::Conv2d<2, 3, spikefuse::conv_opts{.padding = 1}>,
+                                    spikefuse::SLTTLIF<>, spikefuse::Flatten, spikefuse::Linear<2>>;
+
+spikefuse::data::dataset images(int rows, int cols) {
+  spikefuse::data::dataset d;
+  d.count = 4;
+  d.rows = rows;
+  d.cols = cols;
+  d.num_classes = 2;
+  d.images.assign(static_cast<std::size_t>(d.count * rows * cols), 0.5f);
+  d.labels = {0, 1, 0, 1};
+  return d;
+}
+
+spikefuse::fit_options one_quiet_epoch(const std::string& out_dir) {
+  spikefuse::fit_options opt;
+  opt.epochs = 1;
+  opt.batch_size = 2;
+  opt.time_steps = 2;
+  opt.method = spikefuse::training_method::sltt;
+  opt.out_dir = out_dir;
+  opt.quiet = true;
+  return opt;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(image_inputs_check_the_images_shape_not_only_their_size) {
+  temp_dir dir;
+  // 4x4 images, and flat records of 16 features (no shape to check): both train.
+  BOOST_CHECK_NO_THROW(spikefuse::fit<ImageNet>(one_quiet_epoch(dir.file("square")), images(4, 4), images(4, 4)));
+  BOOST_CHECK_NO_THROW(spikefuse::fit<ImageNet>(one_quiet_epoch(dir.file("flat")), images(1, 16), images(1, 16)));
+  // 2x8 images hold 16 pixels too, but they are no 4x4 image.
+  try {
+    spikefuse::fit<ImageNet>(one_quiet_epoch(dir.file("wide")), images(2, 8), images(4, 4));
+    BOOST_ERROR("2x8 images trained a network whose Input is 1x4x4");
+  } catch (const std::invalid_argument& e) {
+    BOOST_TEST(std::string(e.what()) == "spikefuse: the training images are 2x8, but the network's Input takes 1x4x4");
+  }
+  BOOST_TEST(!fs::exists(dir.path / "wide"), "a refused run writes nothing");
+}

@@ -36,7 +36,8 @@ struct label_set {
   std::vector<std::uint8_t> labels;
 };
 
-/// Images scaled to [0, 1] (pixel / 255) with their labels, ready for the encoders.
+/// Images scaled to [0, 1] (pixel / 255) with their labels, ready for the encoders. A sample of C
+/// channels is C*H rows of W (its planes stacked); rows = 1 is a flat record of `cols` features.
 struct dataset {
   int count = 0, rows = 0, cols = 0, num_classes = 0;
   std::vector<float> images;  // count * rows * cols

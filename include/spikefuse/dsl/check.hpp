@@ -47,7 +47,9 @@ constexpr auto infer_layer() {
   } else if constexpr (is_conv<Layer>) {
     static_assert(Layer::template matches_declared<In>,
                   "spikefuse: Conv2d's in_channels differs from the number of channels the previous layer produces");
-    if constexpr (In::dims.is_flat() && Layer::kernel > 1) {
+    // A C x 1 x 1 plane that the padded kernel still covers is a valid (if small) image: only a window that
+    // does not fit says "flat".
+    if constexpr (In::dims.is_flat() && !Layer::template kernel_fits<In>) {
       static_assert(always_false<Layer>,
                     "spikefuse: Conv2d needs a spatial input (C x H x W), but its input is flat: Flatten comes before this layer");
     } else {
@@ -66,7 +68,7 @@ constexpr auto infer_layer() {
     return hana::type_c<typename Layer::template output<In>>;
   } else if constexpr (is_pool<Layer>) {
     if constexpr (requires { Layer::template kernel_fits<In>; }) {
-      if constexpr (In::dims.is_flat() && Layer::kernel > 1) {
+      if constexpr (In::dims.is_flat() && !Layer::template kernel_fits<In>) {
         static_assert(always_false<Layer>,
                       "spikefuse: pooling needs a spatial input (C x H x W), but its input is flat: Flatten comes before this layer");
       } else {

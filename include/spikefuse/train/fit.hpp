@@ -146,9 +146,10 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
                                 " features per sample but the network's Input takes " + std::to_string(Net::input_size));
   if constexpr (constexpr shape in = Net::input_shape; !in.is_flat()) {
     // An image input needs the images' own shape too: 14x56 pixels are 784 features, but no 28x28 image.
-    // (A data set stacks its channels' planes as rows: C*H rows of W.)
+    // (data::dataset stacks a sample's channel planes as C*H rows of W; rows = 1 is a flat record
+    // without a shape, which only the feature count above can check.)
     for (const data::dataset* d : {&train, &test})
-      if (d->rows != in.c * in.h || d->cols != in.w)
+      if (d->rows != 1 && (d->rows != in.c * in.h || d->cols != in.w))
         throw std::invalid_argument("spikefuse: the " + std::string(d == &train ? "training" : "test") + " images are " +
                                     std::to_string(d->rows) + "x" + std::to_string(d->cols) + ", but the network's Input takes " +
                                     dsl::describe(in));
