@@ -26,6 +26,18 @@ SF_HOST_DEVICE constexpr int window_positions(int in, int kernel, int stride, in
   return stride > 0 && kernel <= in + 2 * padding ? (in + 2 * padding - kernel) / stride + 1 : 0;
 }
 
+/// Whether a k×k window has a position in both directions of `in`'s plane.
+SF_HOST_DEVICE constexpr bool window_fits(shape in, int kernel, int stride, int padding) {
+  return window_positions(in.h, kernel, stride, padding) > 0 && window_positions(in.w, kernel, stride, padding) > 0;
+}
+
+/// The output of a k×k window over `in` with `channels` channels; where the window does not fit,
+/// `in`'s plane (the layer reports that, and later layers then report nothing that follows from it).
+SF_HOST_DEVICE constexpr shape window_output(shape in, int channels, int kernel, int stride, int padding) {
+  if (!window_fits(in, kernel, stride, padding)) return shape{channels, in.h, in.w};
+  return shape{channels, window_positions(in.h, kernel, stride, padding), window_positions(in.w, kernel, stride, padding)};
+}
+
 /// A flat feature vector of n elements.
 SF_HOST_DEVICE constexpr shape features(int n) { return shape{n, 1, 1}; }
 

@@ -51,14 +51,10 @@ struct conv2d_spec {
   // and the output keeps the input's plane, so that later layers report nothing that follows from them.
   static constexpr bool valid_parameters = OutChannels > 0 && Kernel > 0 && Opts.stride > 0 && Opts.padding >= 0;
   template <class In>
-  static constexpr bool kernel_fits = !valid_parameters || (window_positions(In::dims.h, Kernel, Opts.stride, Opts.padding) > 0 &&
-                                                            window_positions(In::dims.w, Kernel, Opts.stride, Opts.padding) > 0);
+  static constexpr bool kernel_fits = !valid_parameters || window_fits(In::dims, Kernel, Opts.stride, Opts.padding);
   template <class In>
-  static constexpr bool computes = valid_parameters && kernel_fits<In>;
-  template <class In>
-  static constexpr shape output_dims{OutChannels > 0 ? OutChannels : 1,
-                                     computes<In> ? window_positions(In::dims.h, Kernel, Opts.stride, Opts.padding) : In::dims.h,
-                                     computes<In> ? window_positions(In::dims.w, Kernel, Opts.stride, Opts.padding) : In::dims.w};
+  static constexpr shape output_dims = valid_parameters ? window_output(In::dims, OutChannels, Kernel, Opts.stride, Opts.padding)
+                                                        : shape{OutChannels > 0 ? OutChannels : 1, In::dims.h, In::dims.w};
   template <class In>
   using output = port<output_dims<In>, signal::current>;
 };

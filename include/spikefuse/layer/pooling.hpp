@@ -21,13 +21,9 @@ struct pool2d_spec {
   // Bad parameters are reported by the static_asserts above, alone (as for Conv2d).
   static constexpr bool valid_parameters = Kernel > 0 && Stride > 0 && Padding >= 0 && 2 * Padding <= Kernel;
   template <class In>
-  static constexpr bool kernel_fits = !valid_parameters || (window_positions(In::dims.h, Kernel, Stride, Padding) > 0 &&
-                                                            window_positions(In::dims.w, Kernel, Stride, Padding) > 0);
+  static constexpr bool kernel_fits = !valid_parameters || window_fits(In::dims, Kernel, Stride, Padding);
   template <class In>
-  static constexpr bool computes = valid_parameters && kernel_fits<In>;
-  template <class In>
-  static constexpr shape output_dims{In::dims.c, computes<In> ? window_positions(In::dims.h, Kernel, Stride, Padding) : In::dims.h,
-                                     computes<In> ? window_positions(In::dims.w, Kernel, Stride, Padding) : In::dims.w};
+  static constexpr shape output_dims = valid_parameters ? window_output(In::dims, In::dims.c, Kernel, Stride, Padding) : In::dims;
   template <class In>
   using output = port<output_dims<In>, In::kind, In::traced>;
 };
