@@ -437,3 +437,69 @@ BOOST_AUTO_TEST_CASE(reference_network_steps_on_the_cpu) {
   BOOST_TEST(std::isfinite(norm));
   BOOST_TEST(norm > 0);
 }
+
+// ---- reference networks: initialisation as the papers' code does it ------------------------------
+// Each tensor's rule by name: "<prefix><k>.<field>" -> init_rule. OTTT (pkuxmq/OTTT-SNN) and SLTT
+// (qymeng94/SLTT models/spiking_vgg_bn.py) zero every conv and Linear bias; SLTT's ResNet
+// (models/spiking_resnet.py) sets only the conv weights and the Linear bias, so its conv biases and
+// Linear weight keep PyTorch's defaults.
+namespace {
+template <class Net, class Rule>
+void check_init_rules(Rule&& expected) {
+  int checked = 0;
+  for (const auto& t : sf::parameter_layout<Net>()) {
+    const auto dot = t.name.find('.');
+    const std::string prefix = t.name.substr(0, t.name.find_first_of("0123456789")), field = t.name.substr(dot + 1);
+    BOOST_TEST_CONTEXT(t.name) { BOOST_TEST(static_cast<int>(t.init) == static_cast<int>(expected(prefix, field))); }
+    ++checked;
+  }
+  BOOST_TEST(checked > 10);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(reference_networks_initialise_as_their_papers_code) {
+  using R = sf::init_rule;
+  check_init_rules<sf::models::sltt_preact_resnet18<>>([](const std::string& prefix, const std::string& field) {
+    if (prefix == "bn") return field == "weight" ? R::ones : R::zeros;
+    if (prefix == "conv") return field == "weight" ? R::kaiming_normal_fan_out : R::uniform_fan_in;
+    return field == "weight" ? R::uniform_fan_in : R::zeros;  // the classifier Linear
+  });
+  check_init_rules<sf::models::ottt_vgg11_ws<>>([](const std::string& prefix, const std::string& field) {
+    if (field == "gain") return R::ones;
+    if (prefix == "wsconv") return field == "weight" ? R::kaiming_normal_fan_out : R::zeros;
+    return field == "weight" ? R::normal_0_01 : R::zeros;
+  });
+  check_init_rules<sf::models::sltt_vgg11_bn<>>([](const std::string& prefix, const std::string& field) {
+    if (prefix == "bn") return field == "weight" ? R::ones : R::zeros;
+    if (prefix == "conv") return field == "weight" ? R::kaiming_normal_fan_out : R::zeros;
+    return field == "weight" ? R::normal_0_01 : R::zeros;
+  });
+
+  // The drawn values follow the rules: ResNet-18's conv biases within PyTorch's ±1/√fan_in and not
+  // zero, its classifier bias zero, its first conv's weights with the spread of N(0, 2/fan_out).
+  using Net = sf::models::sltt_preact_resnet18<>;
+  sf::cpu::model<Net> m(1, 0, 7);
+  const auto layout = sf::parameter_layout<Net>();
+  const auto params = m.parameters();
+  int conv_biases = 0;
+  for (const auto& t : layout) {
+    const float* v = params.data() + t.offset;
+    if (t.name.rfind("conv", 0) == 0 && t.name.ends_with(".bias")) {
+      ++conv_biases;
+      const float bound = 1.f / std::sqrt(static_cast<float>(t.fan_in));
+      BOOST_TEST_CONTEXT(t.name) {
+        BOOST_TEST(std::all_of(v, v + t.size, [&](float x) { return std::abs(x) <= bound; }));
+        BOOST_TEST(std::any_of(v, v + t.size, [](float x) { return x != 0.f; }));
+      }
+    }
+    if (t.name.rfind("linear", 0) == 0 && t.name.ends_with(".bias"))
+      BOOST_TEST(std::all_of(v, v + t.size, [](float x) { return x == 0.f; }));
+    if (t.name == "conv0.weight") {
+      double sum_sq = 0;
+      for (long long i = 0; i < t.size; ++i) sum_sq += static_cast<double>(v[i]) * v[i];
+      const double expected_sd = std::sqrt(2.0 / t.fan_out);  // 1,728 draws: within 10 %
+      BOOST_TEST(std::abs(std::sqrt(sum_sq / static_cast<double>(t.size)) / expected_sd - 1.0) < 0.1);
+    }
+  }
+  BOOST_TEST(conv_biases == 19);  // 16 block convolutions and 3 shortcuts; the stem has no bias
+}

@@ -25,8 +25,10 @@ void check(const std::string& name, sf::optimizer_config cfg, float lr) {
     std::vector<float> gk(grads.begin() + static_cast<long>(k * n), grads.begin() + static_cast<long>((k + 1) * n));
     opt.step(lr, p, gk, s0, s1);
     std::vector<float> ek(expected.begin() + static_cast<long>(k * n), expected.begin() + static_cast<long>((k + 1) * n));
-    // A handful of float operations per step, in torch's order up to reassociation: a few ulp.
-    BOOST_TEST_CONTEXT(name << " step " << k) { BOOST_TEST(sf::test::max_relative_error(p, ek, 1e-2) <= 1e-6); }
+    // A handful of float operations per step in torch's order, with its coefficients (1 − β rounded
+    // once from double): within about one ulp (torch's vector kernels may fuse a multiply-add that
+    // is rounded twice here). 1 − β formed in float was 2.1e-7 off.
+    BOOST_TEST_CONTEXT(name << " step " << k) { BOOST_TEST(sf::test::max_relative_error(p, ek, 1e-2) <= 1.5e-7); }
   }
 }
 }  // namespace
@@ -60,7 +62,7 @@ BOOST_AUTO_TEST_CASE(invalid_hyper_parameters_are_rejected) {
   c.nesterov = true;
   BOOST_CHECK_THROW(sf::optimizer{c}, std::invalid_argument);
   c.nesterov = false;
-  c.beta1 = 1.f;
+  c.beta1 = 1.0;
   BOOST_CHECK_THROW(sf::optimizer{c}, std::invalid_argument);
   BOOST_CHECK_THROW(sf::parse_optimizer("rmsprop"), std::invalid_argument);
 }

@@ -10,9 +10,11 @@ namespace spikefuse {
 enum class init_rule { uniform_fan_in, kaiming_normal_fan_out, normal_0_01, zeros, ones };
 
 /// The weight initialisation a Linear or a convolution asks for. `pytorch` = PyTorch's default;
-/// `kaiming_normal_fan_out` = N(0, 2/fan_out) weights and zero biases (the OTTT/SLTT conv layers);
-/// `normal_0_01` = N(0, 0.01²) weights and zero biases (their classifier Linear).
-enum class weight_init { pytorch, kaiming_normal_fan_out, normal_0_01 };
+/// `kaiming_normal_fan_out` = N(0, 2/fan_out) weights and zero biases (the OTTT VGG's and the SLTT
+/// VGG's convolutions); `normal_0_01` = N(0, 0.01²) weights and zero biases (their classifier
+/// Linear). The SLTT ResNet-18 sets the conv weights only and the Linear bias only:
+/// `kaiming_normal_fan_out_pytorch_bias` (its convolutions) and `pytorch_zero_bias` (its classifier).
+enum class weight_init { pytorch, kaiming_normal_fan_out, normal_0_01, kaiming_normal_fan_out_pytorch_bias, pytorch_zero_bias };
 
 struct tensor_spec {
   const char* field = "";  // "weight", "bias", "gain", "running_mean", ...
@@ -23,12 +25,18 @@ struct tensor_spec {
 };
 
 constexpr init_rule weight_rule(weight_init w) {
-  return w == weight_init::pytorch                  ? init_rule::uniform_fan_in
-         : w == weight_init::kaiming_normal_fan_out ? init_rule::kaiming_normal_fan_out
-                                                    : init_rule::normal_0_01;
+  switch (w) {
+    case weight_init::pytorch:
+    case weight_init::pytorch_zero_bias: return init_rule::uniform_fan_in;
+    case weight_init::kaiming_normal_fan_out:
+    case weight_init::kaiming_normal_fan_out_pytorch_bias: return init_rule::kaiming_normal_fan_out;
+    case weight_init::normal_0_01: return init_rule::normal_0_01;
+  }
+  return init_rule::zeros;
 }
 constexpr init_rule bias_rule(weight_init w) {
-  return w == weight_init::pytorch ? init_rule::uniform_fan_in : init_rule::zeros;
+  return w == weight_init::pytorch || w == weight_init::kaiming_normal_fan_out_pytorch_bias ? init_rule::uniform_fan_in
+                                                                                           : init_rule::zeros;
 }
 
 /// The tensors of a Linear or a convolution: the weight, then the bias and the WS gain when it has them.

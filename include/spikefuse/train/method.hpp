@@ -45,8 +45,9 @@ inline update_schedule schedule_of(training_method m) {
   return m == training_method::ottt_o ? update_schedule::per_step : update_schedule::per_batch;
 }
 
-/// Which of the T steps get a backward pass: all of them, or K distinct steps drawn uniformly
-/// (SLTT-K: torch.randperm(T)[:K]). The loss of a chosen step is still divided by T, not K.
+/// Which of the T steps get a backward pass: all of them (k ≤ 0, which is every method but
+/// SLTT-K, or k ≥ T), or k distinct steps drawn uniformly (SLTT-K: torch.randperm(T)[:K]). The loss
+/// of a chosen step is still divided by T, not K.
 inline std::vector<char> choose_backward_steps(int time_steps, int k, std::mt19937_64& rng) {
   if (time_steps < 1) throw std::invalid_argument("spikefuse: T must be at least 1");
   if (k <= 0 || k >= time_steps) return std::vector<char>(static_cast<std::size_t>(time_steps), 1);

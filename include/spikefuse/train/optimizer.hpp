@@ -23,8 +23,8 @@ struct optimizer_config {
   optimizer_kind kind = optimizer_kind::adam;
   float momentum = 0.9f;   // SGD
   bool nesterov = false;   // SGD
-  float beta1 = 0.9f;      // Adam
-  float beta2 = 0.999f;    // Adam
+  double beta1 = 0.9;      // Adam; double, as PyTorch's Python floats: 1 − β is formed before rounding
+  double beta2 = 0.999;    // Adam
   float eps = 1e-8f;       // Adam
   float weight_decay = 0.f;
 };
@@ -58,7 +58,10 @@ struct optimizer_step {
   float momentum;        // SGD
   bool nesterov;         // SGD
   bool first_step;       // SGD: the momentum buffer starts as the first gradient
-  float beta1, beta2, eps;
+  float beta2, eps;
+  float one_minus_beta1;  // Adam: 1 − β1 and 1 − β2 rounded once from double, as PyTorch's lerp_ and
+  float one_minus_beta2;  // addcmul_ receive them (1.f − 0.999f is 1.3e-5 off 0.001f)
+  float decay_factor;    // AdamW: 1 − lr·wd, rounded once
   float step_size;       // Adam: lr / (1 − β1^k)
   float bc2_sqrt;        // Adam: √(1 − β2^k)
 };
@@ -83,12 +86,12 @@ SF_HOST_DEVICE constexpr void update_parameter_as(const optimizer_step& c, std::
     params[i] = p - c.lr * g;
   } else {
     if constexpr (Kind == optimizer_kind::adamw) {
-      if (wd != 0.f) p *= 1.f - c.lr * wd;
+      if (wd != 0.f) p *= c.decay_factor;
     } else {
       if (wd != 0.f) g += wd * p;
     }
-    const float m = slot0[i] + (1.f - c.beta1) * (g - slot0[i]);  // lerp, as torch's exp_avg.lerp_
-    const float v = slot1[i] * c.beta2 + (1.f - c.beta2) * g * g;
+    const float m = slot0[i] + c.one_minus_beta1 * (g - slot0[i]);  // lerp, as torch's exp_avg.lerp_
+    const float v = slot1[i] * c.beta2 + c.one_minus_beta2 * g * g;
     slot0[i] = m;
     slot1[i] = v;
     params[i] = p - c.step_size * m / (math::sqrt(v) / c.bc2_sqrt + c.eps);
@@ -113,8 +116,8 @@ void with_update_kind(const optimizer_step& c, F&& f) {
 class optimizer {
  public:
   explicit optimizer(optimizer_config cfg) : cfg_(cfg) {
-    if (cfg.momentum < 0.f || cfg.weight_decay < 0.f || cfg.eps <= 0.f || cfg.beta1 < 0.f || cfg.beta1 >= 1.f ||
-        cfg.beta2 < 0.f || cfg.beta2 >= 1.f)
+    if (cfg.momentum < 0.f || cfg.weight_decay < 0.f || cfg.eps <= 0.f || cfg.beta1 < 0.0 || cfg.beta1 >= 1.0 ||
+        cfg.beta2 < 0.0 || cfg.beta2 >= 1.0)
       throw std::invalid_argument("spikefuse: invalid optimizer hyper-parameters");
     if (cfg.nesterov && (cfg.kind != optimizer_kind::sgd || cfg.momentum == 0.f))
       throw std::invalid_argument("spikefuse: nesterov needs SGD with momentum > 0");
@@ -135,11 +138,13 @@ class optimizer {
     c.momentum = cfg_.momentum;
     c.nesterov = cfg_.nesterov;
     c.first_step = steps_ == 1;
-    c.beta1 = cfg_.beta1;
-    c.beta2 = cfg_.beta2;
+    c.beta2 = static_cast<float>(cfg_.beta2);
     c.eps = cfg_.eps;
-    const double bc1 = 1.0 - std::pow(static_cast<double>(cfg_.beta1), static_cast<double>(steps_));
-    const double bc2 = 1.0 - std::pow(static_cast<double>(cfg_.beta2), static_cast<double>(steps_));
+    c.one_minus_beta1 = static_cast<float>(1.0 - cfg_.beta1);
+    c.one_minus_beta2 = static_cast<float>(1.0 - cfg_.beta2);
+    c.decay_factor = static_cast<float>(1.0 - static_cast<double>(lr) * cfg_.weight_decay);
+    const double bc1 = 1.0 - std::pow(cfg_.beta1, static_cast<double>(steps_));
+    const double bc2 = 1.0 - std::pow(cfg_.beta2, static_cast<double>(steps_));
     c.step_size = static_cast<float>(lr / bc1);
     c.bc2_sqrt = static_cast<float>(std::sqrt(bc2));
     return c;

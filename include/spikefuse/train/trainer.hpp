@@ -35,7 +35,7 @@ struct non_finite_parameters : non_finite_training {
 };
 
 struct batch_result {
-  double loss = 0.0;  // Σ_t L_t (already divided by T), i.e. the batch loss SpikingJelly reports
+  double loss = 0.0;  // Σ_t L_t (already divided by T) over all T steps, also under SLTT-K (design.md)
   int correct = 0;    // argmax Σ_t y_t == label
   int samples = 0;
 };
