@@ -503,3 +503,82 @@ BOOST_AUTO_TEST_CASE(image_inputs_check_the_images_shape_not_only_their_size) {
   }
   BOOST_TEST(!fs::exists(dir.path / "wide"), "a refused run writes nothing");
 }
+
+// ---- a resumed run ends where an uninterrupted one does ---------------------------------------------
+
+namespace {
+using ResumeNet = spikefuse::Network<spikefuse::Input<1, 4, 4>, spikefuse::Conv2d<2, 3, spikefuse::conv_opts{.padding = 1}>,
+                                     spikefuse::BatchNorm2d<>, spikefuse::SLTTLIF<>, spikefuse::Dropout<0.25f>, spikefuse::Flatten,
+                                     spikefuse::Linear<2>>;
+using ResumeOtttNet = spikefuse::Network<spikefuse::Input<16>, spikefuse::Linear<8>, spikefuse::OTTTLIF<>, spikefuse::Linear<2>>;
+
+spikefuse::data::dataset varied_images() {
+  spikefuse::data::dataset d;
+  d.count = 12;
+  d.rows = 4;
+  d.cols = 4;
+  d.num_classes = 2;
+  for (int i = 0; i < d.count * 16; ++i) d.images.push_back(static_cast<float>((i * 7) % 11) / 10.f);
+  for (int i = 0; i < d.count; ++i) d.labels.push_back(static_cast<std::uint8_t>(i % 2));
+  return d;
+}
+
+/// Trains `opt` for 2 epochs without a break, and again broken off at the first batch of epoch 2
+/// (after epoch 1's checkpoint) and resumed; the two final checkpoints must be the same bytes: the
+/// parameters, optimizer state, step count, BatchNorm statistics, and every random stream (batch
+/// order, dropout masks, augmentation, Poisson spikes) continue as if nothing happened.
+template <class Net>
+void check_resume_repeats_the_uninterrupted_run(spikefuse::fit_options opt, const std::string& tag) {
+  temp_dir dir;
+  const auto data = varied_images();
+  bool interrupt = false;
+  int batches_seen = 0;
+  opt.epochs = 2;
+  opt.batch_size = 4;  // 3 batches per epoch
+  opt.quiet = true;
+  opt.train_augment = [](const spikefuse::data::dataset& t, std::span<const int> idx, std::mt19937_64& rng, float* x) {
+    spikefuse::data::encode_direct(t, idx, x);
+    x[0] += static_cast<float>(rng() % 4) * 0.25f;  // an augmentation that draws from the epoch's stream
+  };
+  opt.after_batch = [&](int epoch, int batch, const spikefuse::batch_result& r) {
+    ++batches_seen;
+    BOOST_TEST(r.samples == 4);
+    if (interrupt && epoch == 1 && batch == 0) throw std::runtime_error("interrupted");
+  };
+  opt.out_dir = dir.file(tag + "_uninterrupted");
+  spikefuse::fit<Net>(opt, data, data);
+  BOOST_TEST(batches_seen == 6);
+
+  opt.out_dir = dir.file(tag + "_resumed");
+  interrupt = true;
+  BOOST_CHECK_THROW(spikefuse::fit<Net>(opt, data, data), std::runtime_error);
+  interrupt = false;
+  opt.resume = true;
+  const auto resumed = spikefuse::fit<Net>(opt, data, data);
+  BOOST_TEST(resumed.epochs_run == 1);
+  BOOST_TEST(resumed.total_epochs == 2);
+  BOOST_TEST((read_bytes(dir.file(tag + "_uninterrupted/checkpoint.bin")) == read_bytes(dir.file(tag + "_resumed/checkpoint.bin"))),
+             tag << ": the resumed run's checkpoint differs from the uninterrupted run's");
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(resume_repeats_the_uninterrupted_run) {
+  namespace sf = spikefuse;
+  sf::fit_options sltt;
+  sltt.method = sf::training_method::sltt;
+  sltt.optimizer.kind = sf::optimizer_kind::adam;
+  sltt.warmup_epochs = 0.5f;  // the schedule resumes mid-way: it depends on the restored step count
+  check_resume_repeats_the_uninterrupted_run<ResumeNet>(sltt, "sltt_adam");
+
+  sf::fit_options sltt_k = sltt;
+  sltt_k.method = sf::training_method::sltt_k;
+  sltt_k.k = 1;
+  sltt_k.time_steps = 3;
+  sltt_k.optimizer.kind = sf::optimizer_kind::sgd;
+  check_resume_repeats_the_uninterrupted_run<ResumeNet>(sltt_k, "sltt_k_sgd");
+
+  sf::fit_options ottt_poisson;
+  ottt_poisson.method = sf::training_method::ottt_o;
+  ottt_poisson.encoding = sf::data::encoding::poisson;
+  check_resume_repeats_the_uninterrupted_run<ResumeOtttNet>(ottt_poisson, "ottt_o_poisson");
+}

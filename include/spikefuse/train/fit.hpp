@@ -49,6 +49,10 @@ struct fit_options {
   /// augmented, into x, the input of every step. Draws from `rng`, a function of (seed, epoch), so a
   /// resumed run repeats it. Empty: the images as they are. Evaluation never augments.
   std::function<void(const data::dataset& train, std::span<const int> idx, std::mt19937_64& rng, float* x)> train_augment;
+  /// Called after every training batch (epoch and batch counted from 0) with its loss and accuracy
+  /// counts: a place for custom logging or monitors. An exception thrown here ends the run; the
+  /// last finished epoch's checkpoint stays, and `resume` continues from it.
+  std::function<void(int epoch, int batch, const batch_result& result)> after_batch;
 };
 
 struct fit_result {
@@ -256,6 +260,7 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
       loss_sum += r.loss * r.samples;
       correct += r.correct;
       seen += r.samples;
+      if (opt.after_batch) opt.after_batch(epoch, b, r);
       if (!opt.quiet) bar.update(b + 1, loss_sum / seen, static_cast<double>(correct) / seen);
     }
     io::checkpoint_state ck;
