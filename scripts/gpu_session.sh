@@ -87,6 +87,8 @@ fi
 # On the GPU machine cuDNN must load (PyTorch's wheels carry it): the cuDNN cases of the tests fail instead of
 # skipping when it does not.
 export SPIKEFUSE_REQUIRE_CUDNN=1
+# And the CUDA tests fail instead of skipping (exit 77) when no device answers (a driver that does not load).
+export SPIKEFUSE_REQUIRE_GPU=1
 status=0
 step() {  # [SHOWN=TEXT] step NAME CAP COMMAND...: run within min(CAP, what is left), log to results/NAME.log, record
            # PASS / FAIL with the command (or TEXT) in the summary

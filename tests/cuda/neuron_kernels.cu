@@ -15,7 +15,8 @@
 //                      relative one
 //   primitive          same tolerance as psi (not part of the CPU backend; compared with the host call)
 // Without a GPU it prints "no CUDA device: compile-only check", runs the same per-element function on
-// the host against the CPU reference (a self-check of this harness), and returns 0 unless that fails.
+// the host against the CPU reference (a self-check of this harness), and exits 77 (skipped) unless
+// that fails (1).
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -30,6 +31,7 @@
 #include "spikefuse/neuron/lif.hpp"
 #include "spikefuse/neuron/lif_math.hpp"
 #include "spikefuse/neuron/surrogate.hpp"
+#include "../support/no_device.hpp"
 
 #if defined(BOOST_HANA_CONFIG_HPP)
 #error "the neuron headers must not pull Boost.Hana into a CUDA translation unit"
@@ -333,5 +335,8 @@ int main() {
   const int total = static_cast<int>(sizeof kCases / sizeof kCases[0]);
   std::printf("%s: %d of %d neurons match the CPU reference (%s)\n", failed ? "FAILED" : "PASSED", total - failed,
               total, on_device ? "device" : "host self-check");
+  if (!on_device)
+    return spikefuse::testing::exit_without_device(err == cudaSuccess ? "cudaGetDeviceCount returned 0" : cudaGetErrorName(err),
+                                                   failed != 0);
   return failed ? 1 : 0;
 }

@@ -7,7 +7,7 @@
 // is filled with zeros before one run and ones before the other, so a word the forward fails to
 // write shows as a mismatch either way.
 //
-// Without a GPU it prints "no CUDA device" and exits 0: the kernels here only run on a device.
+// Without a GPU it exits 77 (skipped): the kernels here only run on a device.
 #include <cstdint>
 #include <cstdio>
 #include <cstring>

@@ -70,6 +70,11 @@ for s in test_cudnn_loader test_cuda_neuron test_cuda_model test_cuda_spike_bits
   grep -q "^- $s: \(PASS\|FAIL\)" "$summary" || fail "no result line for $s"
   grep -q "^results/$s.log$" archived.txt || fail "no log of $s in results.tar.gz"
 done
+# Without a GPU here the CUDA tests must fail, not skip: the script requires a device.
+for s in test_cuda_neuron test_cuda_model test_cuda_spike_bits test_cuda_channel_reductions; do
+  grep -A6 "^- $s: FAIL (exit 1)" "$summary" | grep -q "SPIKEFUSE_REQUIRE_GPU=1" ||
+    fail "$s should fail for want of a device under SPIKEFUSE_REQUIRE_GPU=1"
+done
 # The wrappers wrote where they should: run.py's table and rows, the profiler's CSV.
 for f in compare.md compare.json sweep.json compare_tf32.json ncu_vgg11ws_ottt_fp32.csv; do
   grep -q "^results/$f$" archived.txt || fail "no $f in results.tar.gz"

@@ -1,4 +1,4 @@
-// The CUDA kernel test programs' frame: run_device_checks(checks) on a fresh stream and context (exit 0 without a GPU), and host ↔ device copies.
+// The CUDA kernel test programs' frame: run_device_checks(checks) on a fresh stream and context (skipped, exit 77, without a GPU), and host ↔ device copies.
 #pragma once
 
 #include <cstdio>
@@ -12,6 +12,7 @@
 #include <spikefuse/backend/cuda/stream.cuh>
 
 #include "expect.hpp"
+#include "no_device.hpp"
 
 namespace spikefuse::testing {
 
@@ -41,13 +42,10 @@ inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) 
 }
 
 /// checks(context&) on one non-blocking stream with an fp32 cuBLAS handle; the program's exit code:
-/// 0 when every expect() held (or there is no GPU: the kernels only run on a device), 1 otherwise.
+/// 0 when every expect() held, 1 otherwise; without a GPU exit_without_device (77, skipped).
 template <class Checks>
 int run_device_checks(Checks&& checks) {
-  if (cuda::device_count() == 0) {
-    std::printf("no CUDA device: nothing to run (%s)\n", cuda::no_device_reason().c_str());
-    return 0;
-  }
+  if (cuda::device_count() == 0) return exit_without_device(cuda::no_device_reason());
   std::printf("device: %s\n", cuda::device_description().c_str());
   try {
     cuda::stream s;
