@@ -1,5 +1,6 @@
 // Checks that every `<!-- snippet: FILE#NAME -->` code block in the given Markdown files is, line for
-// line (indentation removed), the region between the two `// [NAME]` lines of docs/examples/FILE, and
+// line (indentation removed), the region between the two `// [NAME]` (or `# [NAME]`) lines of
+// docs/examples/FILE, and
 // that every `<!-- output: NAME -->` block is, line for line, a run of lines that the program given as
 // `--output NAME=PATH` prints. Run by CTest (docs_snippets) so the documented code is the compiled code
 // and the documented output what it prints.
@@ -35,7 +36,7 @@ std::vector<std::string> region(const std::string& file, const std::string& name
   const auto src = lines_of(file);
   std::vector<std::size_t> marks;
   for (std::size_t i = 0; i < src.size(); ++i)
-    if (trim(src[i]) == "// [" + name + "]") marks.push_back(i);
+    if (trim(src[i]) == "// [" + name + "]" || trim(src[i]) == "# [" + name + "]") marks.push_back(i);
   if (marks.size() != 2) throw std::runtime_error(file + ": region [" + name + "] needs exactly two markers");
   std::vector<std::string> out;
   for (std::size_t i = marks[0] + 1; i < marks[1]; ++i) out.push_back(trim(src[i]));
@@ -88,7 +89,7 @@ int main(int argc, char** argv) {
     }
     programs[spec.substr(0, eq)] = spec.substr(eq + 1);
   }
-  const std::regex snippet(R"(<!-- snippet: ([A-Za-z0-9_.]+)#([A-Za-z0-9_-]+) -->)");
+  const std::regex snippet(R"(<!-- snippet: ([A-Za-z0-9_./]+)#([A-Za-z0-9_-]+) -->)");
   const std::regex output(R"(<!-- output: ([A-Za-z0-9_.-]+) -->)");
   int checked = 0, failures = 0;
   try {
@@ -97,7 +98,13 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < md.size(); ++i) {
         std::smatch m;
         const bool is_snippet = std::regex_search(md[i], m, snippet);
-        if (!is_snippet && !std::regex_search(md[i], m, output)) continue;
+        if (!is_snippet && !std::regex_search(md[i], m, output)) {
+          if (md[i].find("<!-- snippet:") != std::string::npos || md[i].find("<!-- output:") != std::string::npos) {
+            std::cerr << argv[a] << ":" << i + 1 << ": a marker this checker cannot read: " << md[i] << "\n";
+            ++failures;  // it would otherwise be skipped in silence
+          }
+          continue;
+        }
         if (i + 1 >= md.size() || md[i + 1].rfind("```", 0) != 0) {
           std::cerr << argv[a] << ":" << i + 1 << ": marker not followed by a code block\n";
           ++failures;

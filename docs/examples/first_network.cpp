@@ -38,7 +38,11 @@ int main() {
     for (int p = 0; p < 16; ++p) images[b * 16 + p] = ((p < 8) == (labels[b] == 1)) ? 1.f : 0.1f;
   }
   // [step]
-  const sf::step_encoder direct = [&](int /*t*/, float* x) { std::copy(images.begin(), images.end(), x); };
+  // The same image at every step (direct encoding): `true` tells the trainer so, and layers that see
+// only the input then compute once per batch what does not change (the first Linear's output, and
+// its weight gradient as one GEMM of the summed ∂ on the CPU).
+const sf::step_encoder direct{[&](int /*t*/, float* x) { std::copy(images.begin(), images.end(), x); },
+                              /*same_every_step=*/true};
   const std::vector<char> every_step(T, 1);  // OTTT_A: a backward at every step, one update per batch
 
   double first_loss = 0, last_loss = 0;

@@ -24,3 +24,5 @@
 #include "spikefuse/train/method.hpp"
 #include "spikefuse/train/optimizer.hpp"
 #include "spikefuse/train/trainer.hpp"
+#include "spikefuse/data/cifar10.hpp"
+#include "spikefuse/train/fit.hpp"
