@@ -6,8 +6,9 @@
 //
 // The user supplies the binary version of CIFAR-10 (data_batch_1.bin … test_batch.bin, from
 // https://www.cs.toronto.edu/~kriz/cifar.html); nothing is downloaded. Training images get the
-// papers' augmentation, a random 32×32 crop of the image padded by 4 and a horizontal flip with
-// p = 0.5, then the CIFAR-10 normalisation; test images only the normalisation.
+// papers' augmentation, a random 32×32 crop of the image padded by 4, torchtoolbox's Cutout (p = 0.5)
+// and a horizontal flip with p = 0.5, then the CIFAR-10 normalisation; test images only the
+// normalisation.
 #include <spikefuse/spikefuse.hpp>
 #include <spikefuse/data/cifar10.hpp>
 #include <spikefuse/io/openmp_env.hpp>
@@ -42,11 +43,20 @@ int main(int argc, char** argv) {
   bool no_augment = false;
 
   sf::io::flag_parser flags(
-      "cifar10_convnet: train OTTT VGG-11-WS (ottt_a, ottt_o) or SLTT ResNet-18 (sltt, sltt_k) on CIFAR-10.");
+      "cifar10_convnet: train OTTT VGG-11-WS (ottt_a, ottt_o) or SLTT ResNet-18 (sltt, sltt_k) on CIFAR-10.\n"
+      "The defaults are the OTTT scripts'; with --method sltt or sltt_k, the SLTT README's CIFAR-10 command's\n"
+      "where they differ: --epochs 200, --weight-decay 5e-05, --mse-target constant (flags given win).");
   cli.add_flags(flags, "directory with the CIFAR-10 binary files (data_batch_1.bin ... test_batch.bin)");
-  flags.add("synthetic", synthetic, "use N synthetic CIFAR-shaped training images (and N/4 test images) instead of files");
-  flags.add_switch("no-augment", no_augment, "train on the images as they are (no random crop and flip)");
+  flags.add("synthetic", synthetic, "use N synthetic CIFAR-shaped training images (and N/4 + 1 test images) instead of files");
+  flags.add_switch("no-augment", no_augment, "train on the images as they are (no random crop, Cutout and flip)");
   if (const int code = sf::io::parse_training_flags(cli, flags, argc, argv); code >= 0) return code;
+  if (cli.opt.method == sf::training_method::sltt || cli.opt.method == sf::training_method::sltt_k) {
+    // SLTT's train_SLTT.py with its README's CIFAR-10 command (spec §D.4). Its AMP is not offered:
+    // spikefuse trains in fp32 (or TF32 tensor cores on a GPU, --precision tf32).
+    if (!flags.given("epochs")) cli.opt.epochs = 200;
+    if (!flags.given("weight-decay")) cli.opt.optimizer.weight_decay = 5e-5f;
+    if (!flags.given("mse-target")) cli.opt.loss.constant_mse_target = true;  // every logit -> 1.0 (loss_means)
+  }
   if (synthetic < 0) {
     std::fprintf(stderr, "error: --synthetic must be at least 0, got %d\n", synthetic);
     return 2;
@@ -63,10 +73,14 @@ int main(int argc, char** argv) {
   if (!no_augment) {
     cli.opt.train_augment = [](const sf::data::dataset& train, std::span<const int> idx, std::mt19937_64& rng, float* x) {
       const std::size_t image = static_cast<std::size_t>(train.features());
-      for (std::size_t b = 0; b < idx.size(); ++b)
-        sf::data::apply_crop_flip(train.images.data() + static_cast<std::size_t>(idx[b]) * image, x + b * image,
+      for (std::size_t b = 0; b < idx.size(); ++b) {
+        float* out = x + b * image;
+        sf::data::apply_crop_flip(train.images.data() + static_cast<std::size_t>(idx[b]) * image, out,
                                   sf::data::cifar10_channels, sf::data::cifar10_side, sf::data::cifar10_side, 4,
                                   sf::data::draw_crop_flip(rng, 4));
+        sf::data::apply_cutout(out, sf::data::cifar10_channels, sf::data::cifar10_side, sf::data::cifar10_side,
+                               sf::data::draw_cutout(rng, sf::data::cifar10_side, sf::data::cifar10_side));
+      }
       sf::data::normalize_cifar10(x, idx.size());
     };
   }

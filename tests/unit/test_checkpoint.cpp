@@ -458,6 +458,12 @@ BOOST_AUTO_TEST_CASE(resume_needs_the_same_run_config_or_an_older_checkpoints_pa
   BOOST_TEST(!sf::detail::run_config_allows_resume("seed=42 batch_size=8 T=4 encoding=direct k=0 train_images=16 augment=off", now));
   BOOST_TEST(!sf::detail::run_config_allows_resume("seed=42 batch_size=8 T=4 encoding=direct k=0 train_images=20 augment=on", now));
   BOOST_TEST(!sf::detail::run_config_allows_resume("seed=42 batch_size=8 T=4", now), "a truncated record is no older format");
+  // A refusal names what differs, not the two records.
+  BOOST_TEST(sf::detail::run_config_difference("seed=42 batch_size=16 T=4 encoding=direct k=0 train_images=20 augment=off", now) ==
+             "batch_size 16 in the checkpoint, 8 now");
+  BOOST_TEST(sf::detail::run_config_difference("seed=7 batch_size=8 T=6", now) ==
+             "seed 7 in the checkpoint, 42 now, T 6 in the checkpoint, 4 now, encoding (none) in the checkpoint, direct now, "
+             "k (none) in the checkpoint, 0 now, train_images (none) in the checkpoint, 20 now, augment (none) in the checkpoint, off now");
 }
 
 // ---- fit_model's check of the images' shape (an image input) ----------------------------------------
@@ -561,6 +567,27 @@ void check_resume_repeats_the_uninterrupted_run(spikefuse::fit_options opt, cons
              tag << ": the resumed run's checkpoint differs from the uninterrupted run's");
 }
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(resume_refuses_another_network) {
+  namespace sf = spikefuse;
+  using Wider = sf::Network<sf::Input<16>, sf::Linear<9>, sf::OTTTLIF<>, sf::Linear<2>>;
+  temp_dir dir;
+  const auto data = varied_images();
+  sf::fit_options opt;
+  opt.epochs = 1;
+  opt.batch_size = 4;
+  opt.quiet = true;
+  opt.out_dir = dir.file("run");
+  sf::fit<ResumeOtttNet>(opt, data, data);
+  opt.resume = true;
+  opt.epochs = 2;
+  try {
+    sf::fit<Wider>(opt, data, data);
+    BOOST_ERROR("a checkpoint of another network was resumed");
+  } catch (const sf::io::checkpoint_error& e) {
+    BOOST_TEST(std::string(e.what()).find("is for network 'Input<16x1x1> -> Linear<8> -> ") != std::string::npos, e.what());
+  }
+}
 
 BOOST_AUTO_TEST_CASE(resume_repeats_the_uninterrupted_run) {
   namespace sf = spikefuse;

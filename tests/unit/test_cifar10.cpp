@@ -573,3 +573,55 @@ BOOST_AUTO_TEST_CASE(labels_follow_mean_colour) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// torchtoolbox's Cutout() box on 32x32 images, moments of 10^6 draws of its get_params
+// (tests/golden/cutout_moments.py, Python's random): width mean 12.1914 (sd 5.1659), height 16.0055
+// (sd 6.3132), area 200.8532 (sd 108.1640), sides 2 … 31. Tolerances: about 5 standard errors here.
+BOOST_AUTO_TEST_CASE(cutout_matches_torchtoolbox) {
+  std::mt19937_64 rng(2022);
+  const int n = 200000;
+  int applied = 0;
+  double width = 0, height = 0, area = 0, value = 0;
+  int smallest = 32, largest = 0;
+  for (int i = 0; i < n; ++i) {
+    const sd::cutout_box b = sd::draw_cutout(rng, 32, 32);
+    if (!b.apply) continue;
+    ++applied;
+    BOOST_REQUIRE(b.left >= 0);
+    BOOST_REQUIRE(b.top >= 0);
+    BOOST_REQUIRE(b.left + b.width <= 32);
+    BOOST_REQUIRE(b.top + b.height <= 32);
+    width += b.width;
+    height += b.height;
+    area += b.width * b.height;
+    value += b.value;
+    smallest = std::min({smallest, b.width, b.height});
+    largest = std::max({largest, b.width, b.height});
+    BOOST_REQUIRE(b.value * 255.f == std::round(b.value * 255.f));  // c / 255 for an integer c
+  }
+  BOOST_TEST(std::abs(applied - n / 2) < 1200);  // p = 0.5: sd 224
+  BOOST_TEST(std::abs(width / applied - 12.1914) < 0.09);
+  BOOST_TEST(std::abs(height / applied - 16.0055) < 0.1);
+  BOOST_TEST(std::abs(area / applied - 200.8532) < 1.8);
+  BOOST_TEST(std::abs(value / applied - 0.5) < 0.005);  // c uniform on 0 … 255
+  BOOST_TEST(smallest == 2);
+  BOOST_TEST(largest == 31);
+}
+
+BOOST_AUTO_TEST_CASE(cutout_fills_the_box_red_as_pil_pastes_an_integer) {
+  std::vector<float> img(3 * 32 * 32, 0.25f);
+  const sd::cutout_box box{true, 3, 5, 4, 6, 200.f / 255.f};
+  sd::apply_cutout(img.data(), 3, 32, 32, box);
+  int filled = 0;
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < 32; ++y)
+      for (int x = 0; x < 32; ++x) {
+        const bool inside = y >= 3 && y < 7 && x >= 5 && x < 11;
+        const float expected = !inside ? 0.25f : (c == 0 ? 200.f / 255.f : 0.f);
+        BOOST_REQUIRE(img[static_cast<std::size_t>((c * 32 + y) * 32 + x)] == expected);
+        filled += inside;
+      }
+  BOOST_TEST(filled == 3 * 24);
+  sd::apply_cutout(img.data(), 3, 32, 32, sd::cutout_box{});  // not drawn: nothing changes
+  BOOST_TEST(img[0] == 0.25f);
+}

@@ -116,6 +116,23 @@ BOOST_AUTO_TEST_CASE(print_shows_layers_and_totals) {
   BOOST_TEST(s.find("independent of T") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(print_keeps_long_names_apart_from_the_next_column) {
+  // SpikingJelly's SLTTLIFNode defaults print as 66 characters, past the table's 64.
+  using Long = sf::Network<sf::Input<784>, sf::Linear<800>, sf::SLTTLIF<>, sf::Linear<10>>;
+  std::ostringstream os;
+  sf::print(os, sf::make_plan<Long>(16, 4, 1));
+  const auto s = os.str();
+  const std::string name = "SLTTLIF<tau=2, decay_input, theta=1, hard reset to 0, Sigmoid<4>>";
+  BOOST_TEST_REQUIRE(name.size() > 64);
+  const auto at = s.find(name);
+  BOOST_TEST_REQUIRE(at != std::string::npos, s);
+  BOOST_TEST(s.substr(at + name.size(), 2) == "  ", s);
+  // The header's columns line up with the rows: "output" starts where the rows' shapes do.
+  const auto header_output = s.find("output") - s.rfind('\n', s.find("output"));
+  const auto row_shape = s.find("800", at + name.size()) - s.rfind('\n', at);
+  BOOST_TEST(header_output == row_shape, s);
+}
+
 // ---- ∂ buffers shared by liveness --------------------------------------------------------------
 
 namespace {

@@ -5,6 +5,7 @@
 #include <array>
 #include <cerrno>
 #include <climits>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -345,8 +346,50 @@ inline void apply_crop_flip(const float* src, float* dst, int channels, int rows
   }
 }
 
+/// One draw of torchtoolbox's Cutout() with its defaults, as the OTTT and SLTT CIFAR scripts apply
+/// it (between RandomCrop and RandomHorizontalFlip, on the PIL image): with probability 0.5 a
+/// box of area s·H·W, s ~ U(0.02, 0.4), and aspect r ~ U(0.4, 2.5), width ⌊√(s/r)⌋ and height
+/// ⌊√(s·r)⌋, at a uniform position inside the image, is filled with one value c ~ U{0 … 255}. PIL
+/// pastes an integer c into an RGB image as the colour (c, 0, 0): the first channel gets c / 255,
+/// the others 0 (in the [0, 1] pixel space, before normalisation).
+struct cutout_box {
+  bool apply = false;
+  int top = 0, left = 0, height = 0, width = 0;
+  float value = 0.f;  // the first channel's fill, c / 255
+};
+
+/// A uniform double in [0, 1) from the top 53 bits of one engine draw (the same on every platform).
+inline double uniform53(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1p-53; }
+
+inline cutout_box draw_cutout(std::mt19937_64& rng, int rows, int cols) {
+  cutout_box box;
+  if (uniform53(rng) >= 0.5) return box;
+  const double area = (0.02 + (0.4 - 0.02) * uniform53(rng)) * rows * cols;
+  const double aspect = 0.4 + (1 / 0.4 - 0.4) * uniform53(rng);
+  box.apply = true;
+  box.width = std::min(cols, static_cast<int>(std::sqrt(area / aspect)));
+  box.height = std::min(rows, static_cast<int>(std::sqrt(area * aspect)));
+  box.left = static_cast<int>(detail::unbiased_below(rng, static_cast<std::uint64_t>(cols - box.width) + 1));
+  box.top = static_cast<int>(detail::unbiased_below(rng, static_cast<std::uint64_t>(rows - box.height) + 1));
+  box.value = static_cast<float>(detail::unbiased_below(rng, 256)) / 255.f;
+  return box;
+}
+
+/// Fills `box` of one image (channels x rows x cols, [0, 1] pixels): (value, 0, 0, …) per pixel.
+/// Cutout before the flip or after it is the same distribution (the box's left edge is uniform
+/// over a range symmetric under the mirror), so it can follow apply_crop_flip.
+inline void apply_cutout(float* image, int channels, int rows, int cols, const cutout_box& box) {
+  if (!box.apply) return;
+  for (int c = 0; c < channels; ++c)
+    for (int y = box.top; y < box.top + box.height; ++y) {
+      float* row = image + (static_cast<std::ptrdiff_t>(c) * rows + y) * cols;
+      std::fill(row + box.left, row + box.left + box.width, c == 0 ? box.value : 0.f);
+    }
+}
+
 /// Writes augmented copies of samples idx[0..n) of d into out[n * d.features()]: for each sample in
-/// order, draw_crop_flip(rng, padding) then apply_crop_flip.
+/// order, draw_crop_flip(rng, padding) then apply_crop_flip, and with `cutout` draw_cutout then
+/// apply_cutout (the OTTT/SLTT scripts' RandomCrop, Cutout, RandomHorizontalFlip).
 ///
 /// The padding is 0 in the [0, 1] pixel space, as in the OTTT/SLTT pipeline (RandomCrop(32,
 /// padding=4) and RandomHorizontalFlip on the PIL image, then ToTensor, then Normalize): so pass
@@ -354,12 +397,13 @@ inline void apply_crop_flip(const float* src, float* dst, int channels, int rows
 /// padded pixels into -mean / std exactly as torchvision does. Augmenting an already normalised
 /// dataset would pad with the channel mean instead.
 inline void augment_batch(const image_dataset& d, std::span<const int> idx, float* out,
-                          std::mt19937_64& rng, int padding = 4) {
+                          std::mt19937_64& rng, int padding = 4, bool cutout = false) {
   const std::size_t f = static_cast<std::size_t>(d.features());
   for (std::size_t b = 0; b < idx.size(); ++b) {
     const float* src = detail::image_of(d, idx[b]);
     apply_crop_flip(src, out + b * f, d.channels, d.rows, d.cols, padding,
                     draw_crop_flip(rng, padding));
+    if (cutout) apply_cutout(out + b * f, d.channels, d.rows, d.cols, draw_cutout(rng, d.rows, d.cols));
   }
 }
 

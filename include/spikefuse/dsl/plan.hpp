@@ -396,13 +396,20 @@ inline std::string format_bytes(std::size_t bytes) {
 inline void print(std::ostream& os, const memory_plan& plan) {
   os << "spikefuse network plan (batch " << plan.batch << ", T " << plan.time_steps
      << ", optimizer slots " << plan.optimizer_slots << ")\n";
-  os << "  #  " << std::left << std::setw(64) << "layer" << std::setw(10) << "output" << std::right
+  // Columns as wide as their longest entry and two spaces (a neuron's full name can pass 64 characters).
+  std::size_t name_width = 64, shape_width = 10;
+  for (const auto& l : plan.layers) {
+    name_width = std::max(name_width, l.name.size() + 2);
+    shape_width = std::max(shape_width, dsl::describe(l.out_shape).size() + 2);
+  }
+  const auto name_w = static_cast<int>(name_width), shape_w = static_cast<int>(shape_width);
+  os << "  #  " << std::left << std::setw(name_w) << "layer" << std::setw(shape_w) << "output" << std::right
      << std::setw(10) << "params" << std::setw(13) << "state" << std::setw(13) << "workspace" << "\n";
   for (const auto& l : plan.layers) {
     const auto& f = l.floats;
     const auto state = sizeof(float) * static_cast<std::size_t>(f.v + f.trace + f.mask + f.logits_sum + f.grad_sum);
     const auto work = sizeof(float) * static_cast<std::size_t>(l.own_workspace());
-    os << "  " << std::left << std::setw(3) << l.index << std::setw(64) << l.name << std::setw(10)
+    os << "  " << std::left << std::setw(3) << l.index << std::setw(name_w) << l.name << std::setw(shape_w)
        << dsl::describe(l.out_shape) << std::right << std::setw(10) << f.params << std::setw(13)
        << format_bytes(state) << std::setw(13) << format_bytes(work) << "\n";
   }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -76,6 +77,7 @@ class flag_parser {
         has_value = true;
       }
       if (has_value && value.empty()) throw flag_error("flag --" + name + " has an empty value");
+      given_.insert(name);
       try {
         f.set(value);
       } catch (const flag_error&) {
@@ -86,6 +88,10 @@ class flag_parser {
     }
     return true;
   }
+
+  /// Whether the last parse() saw --name (with any value): a default that depends on another flag
+  /// must not override what the user wrote.
+  bool given(const std::string& name) const { return given_.count(name) != 0; }
 
   std::string help() const {
     std::ostringstream os;
@@ -120,6 +126,7 @@ class flag_parser {
     } else {
       const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
       if (ec == std::errc::result_out_of_range) throw std::invalid_argument("out of range");
+      if (std::is_unsigned_v<T> && !v.empty() && v.front() == '-') throw std::invalid_argument("not a non-negative integer");
       if (ec != std::errc{} || ptr != v.data() + v.size()) throw std::invalid_argument("not an integer");
     }
     return out;
@@ -136,6 +143,7 @@ class flag_parser {
   std::string summary_;
   std::map<std::string, flag> flags_;
   std::vector<std::string> order_;
+  std::set<std::string> given_;
 };
 
 }  // namespace spikefuse::io

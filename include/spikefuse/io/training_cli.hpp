@@ -151,7 +151,11 @@ int run_training(training_cli& cli, LoadData&& load) {
     std::fprintf(stderr, "error: --device cuda, but there is no usable CUDA device (%s)\n", no_gpu_reason.c_str());
     return 4;
   }
+#if defined(__CUDACC__)  // (a build without CUDA has no GPU to miss: its "device: cpu" line below says enough)
   if (cli.device == "auto" && !use_gpu) std::fprintf(stderr, "no CUDA device (%s): training on the CPU\n", no_gpu_reason.c_str());
+#endif
+  if (!use_gpu && (cli.precision != "fp32" || cli.no_graphs))
+    std::fprintf(stderr, "note: --precision and --no-graphs apply to the GPU only; the CPU ignores them\n");
 #if defined(__CUDACC__)
   if (use_gpu) std::fprintf(stderr, "device: cuda, %s\n", cuda::device_description().c_str());
 #endif
@@ -170,7 +174,7 @@ int run_training(training_cli& cli, LoadData&& load) {
 #if defined(__CUDACC__)
       if (use_gpu) {
         opt.device = "cuda: " + cuda::device_description() + ", " + cli.precision + (cli.no_graphs ? ", no graphs" : ", graphs");
-        cuda::model<Net> model(opt.batch_size, optimizer_slots(opt.optimizer), opt.seed,
+        cuda::model<Net> model(spikefuse::detail::largest_batch(opt, train, test), optimizer_slots(opt.optimizer), opt.seed,
                                cuda::model_options{.graphs = !cli.no_graphs,
                                                    .precision = cuda::parse_gemm_precision(cli.precision)});
         return fit_model(model, opt, train, test);

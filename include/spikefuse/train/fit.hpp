@@ -10,8 +10,10 @@
 #include <functional>
 #include <random>
 #include <span>
+#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "spikefuse/backend/cpu/model.hpp"
@@ -106,6 +108,43 @@ inline bool run_config_allows_resume(const std::string& stored, const std::strin
   return stored.find(" train_images=") == std::string::npos && now.rfind(stored + " train_images=", 0) == 0;
 }
 
+/// The most samples a batch of this run holds: the batch size, or fewer when no data set is that
+/// large (a model sized for --batch-size 20000 on 100 images would hold memory it never uses).
+inline int largest_batch(const fit_options& opt, const data::dataset& train, const data::dataset& test) {
+  return std::max(1, std::min(opt.batch_size, std::max(train.count, test.count)));
+}
+
+/// The settings that differ between two run configurations, as "batch_size 8 in the checkpoint, 4
+/// now" (a setting missing on one side: "(none)").
+inline std::string run_config_difference(const std::string& stored, const std::string& now) {
+  const auto fields = [](const std::string& config) {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::istringstream in(config);
+    for (std::string token; in >> token;) {
+      const auto eq = token.find('=');
+      out.emplace_back(token.substr(0, eq), eq == std::string::npos ? "" : token.substr(eq + 1));
+    }
+    return out;
+  };
+  const auto a = fields(stored), b = fields(now);
+  const auto value_in = [](const auto& list, const std::string& key) -> std::string {
+    for (const auto& [k, v] : list)
+      if (k == key) return v;
+    return "(none)";
+  };
+  std::string out;
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : b) keys.push_back(k);
+  for (const auto& [k, v] : a)
+    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+  for (const auto& k : keys) {
+    const std::string then = value_in(a, k), current = value_in(b, k);
+    if (then == current) continue;
+    out += (out.empty() ? "" : ", ") + k + " " + then + " in the checkpoint, " + current + " now";
+  }
+  return out;
+}
+
 /// Refuses to save a model holding NaN or infinity: a checkpoint is the state a run can go on from.
 inline void require_finite(const io::checkpoint_state& ck, int epoch) {
   const auto non_finite = [](const std::vector<float>& v) {
@@ -160,9 +199,9 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
   }
   if (opt.epochs < 1 || opt.batch_size < 1 || opt.time_steps < 1)
     throw std::invalid_argument("spikefuse: epochs, batch size and T must be at least 1");
-  if (opt.batch_size > model.max_batch())
-    throw std::invalid_argument("spikefuse: batch size " + std::to_string(opt.batch_size) + " exceeds the model's " +
-                                std::to_string(model.max_batch()));
+  if (detail::largest_batch(opt, train, test) > model.max_batch())
+    throw std::invalid_argument("spikefuse: batch size " + std::to_string(detail::largest_batch(opt, train, test)) +
+                                " exceeds the model's " + std::to_string(model.max_batch()));
   if (uses_trace(opt.method) != Net::has_trace)
     throw std::invalid_argument(std::string("spikefuse: method ") + to_string(opt.method) +
                                 (Net::has_trace ? " needs SLTT neurons, but the network has OTTT neurons"
@@ -177,14 +216,19 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
   if (opt.resume && !resuming) std::fprintf(stderr, "no checkpoint at %s: starting fresh\n", checkpoint_path.c_str());
   if (resuming) {
     auto ck = io::load_checkpoint(checkpoint_path);
-    if (ck.network != signature)
-      throw io::checkpoint_error("checkpoint " + checkpoint_path + " is for network '" + ck.network + "', not '" + signature + "'");
+    const std::string what_to_do =
+        " (resume with the checkpoint's settings, or leave out resume to start a new run: the earlier one is then moved "
+        "to previous-<n>/)";
+    // Method and optimizer first: another method may mean another network (OTTT or SLTT neurons).
     if (ck.method != to_string(opt.method) || ck.optimizer != to_string(opt.optimizer.kind))
       throw io::checkpoint_error("checkpoint " + checkpoint_path + " was trained with " + ck.method + "/" + ck.optimizer +
-                                 ", but this run asks for " + to_string(opt.method) + "/" + to_string(opt.optimizer.kind));
+                                 ", but this run asks for " + to_string(opt.method) + "/" + to_string(opt.optimizer.kind) +
+                                 what_to_do);
+    if (ck.network != signature)
+      throw io::checkpoint_error("checkpoint " + checkpoint_path + " is for network '" + ck.network + "', not '" + signature + "'");
     if (!detail::run_config_allows_resume(ck.run_config, detail::run_config(opt, train)))
-      throw io::checkpoint_error("checkpoint " + checkpoint_path + " was written with '" + ck.run_config +
-                                 "', but this run has '" + detail::run_config(opt, train) + "'");
+      throw io::checkpoint_error("checkpoint " + checkpoint_path + " was written with other settings: " +
+                                 detail::run_config_difference(ck.run_config, detail::run_config(opt, train)) + what_to_do);
     const auto state_size = static_cast<std::size_t>(model.parameter_count() * model.optimizer_slots());
     if (ck.parameters.size() != static_cast<std::size_t>(model.parameter_count()) || ck.optimizer_state.size() != state_size)
       throw io::checkpoint_error("checkpoint " + checkpoint_path + " has the wrong number of parameters");
@@ -217,6 +261,9 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
                     .add("batch_size", opt.batch_size)
                     .add("T", opt.time_steps)
                     .add("lr", static_cast<double>(opt.lr))
+                    .add("weight_decay", static_cast<double>(opt.optimizer.weight_decay))
+                    .add("mse_weight", static_cast<double>(opt.loss.mse_weight))
+                    .add("mse_target", opt.loss.constant_mse_target ? "constant" : "onehot")
                     .add("encoding", data::to_string(opt.encoding))
                     .add("seed", static_cast<unsigned long long>(opt.seed))
                     .add("start_epoch", first_epoch));
@@ -238,65 +285,76 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
     std::fprintf(stderr, "nothing to train: the checkpoint is at epoch %d and --epochs is %d\n", first_epoch, opt.epochs);
   }
   result.total_epochs = first_epoch;
-  for (int epoch = first_epoch; epoch < opt.epochs; ++epoch) {
-    // Every random stream is a function of (seed, epoch), so a resumed run repeats an uninterrupted one.
-    std::mt19937_64 rng(opt.seed * 1000003u + static_cast<std::uint64_t>(epoch));
-    model.reseed(rng());  // dropout masks
-    batches.start_epoch(epoch);
-    io::progress_bar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt.epochs), batches.num_batches());
-    double loss_sum = 0.0;
-    long long correct = 0, seen = 0;
-    float lr = opt.lr;
-    for (int b = 0; b < batches.num_batches(); ++b) {
-      const auto idx = batches.batch(b);
-      detail::gather_labels(train, idx, labels);
-      lr = lr_at(static_cast<long long>(epoch) * batches.num_batches() + b);
-      const auto encode = opt.train_augment && opt.encoding == data::encoding::direct
-                              ? step_encoder([&opt, &train, idx, &rng](int, float* x) { opt.train_augment(train, idx, rng, x); }, true)
-                              : detail::make_encoder(train, idx, opt.encoding, rng);
-      const auto steps = choose_backward_steps(opt.time_steps, k, rng);
-      const auto r = train_batch(model, optim, lr, static_cast<int>(idx.size()), opt.time_steps, encode, labels, opt.loss,
-                                 schedule, steps);
-      loss_sum += r.loss * r.samples;
-      correct += r.correct;
-      seen += r.samples;
-      if (opt.after_batch) opt.after_batch(epoch, b, r);
-      if (!opt.quiet) bar.update(b + 1, loss_sum / seen, static_cast<double>(correct) / seen);
+  int epoch_running = first_epoch;
+  try {
+    for (int epoch = first_epoch; epoch < opt.epochs; ++epoch) {
+      epoch_running = epoch;
+      // Every random stream is a function of (seed, epoch), so a resumed run repeats an uninterrupted one.
+      std::mt19937_64 rng(opt.seed * 1000003u + static_cast<std::uint64_t>(epoch));
+      model.reseed(rng());  // dropout masks
+      batches.start_epoch(epoch);
+      io::progress_bar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt.epochs), batches.num_batches());
+      double loss_sum = 0.0;
+      long long correct = 0, seen = 0;
+      float lr = opt.lr;
+      for (int b = 0; b < batches.num_batches(); ++b) {
+        const auto idx = batches.batch(b);
+        detail::gather_labels(train, idx, labels);
+        lr = lr_at(static_cast<long long>(epoch) * batches.num_batches() + b);
+        const auto encode = opt.train_augment && opt.encoding == data::encoding::direct
+                                ? step_encoder([&opt, &train, idx, &rng](int, float* x) { opt.train_augment(train, idx, rng, x); }, true)
+                                : detail::make_encoder(train, idx, opt.encoding, rng);
+        const auto steps = choose_backward_steps(opt.time_steps, k, rng);
+        const auto r = train_batch(model, optim, lr, static_cast<int>(idx.size()), opt.time_steps, encode, labels, opt.loss,
+                                   schedule, steps);
+        loss_sum += r.loss * r.samples;
+        correct += r.correct;
+        seen += r.samples;
+        if (opt.after_batch) opt.after_batch(epoch, b, r);
+        if (!opt.quiet) bar.update(b + 1, loss_sum / seen, static_cast<double>(correct) / seen);
+      }
+      io::checkpoint_state ck;
+      ck.network = signature;
+      ck.method = to_string(opt.method);
+      ck.optimizer = to_string(opt.optimizer.kind);
+      ck.epochs_done = epoch + 1;
+      ck.optimizer_steps = optim.steps();
+      ck.seed = opt.seed;
+      ck.run_config = detail::run_config(opt, train);
+      ck.parameters.resize(static_cast<std::size_t>(model.parameter_count()));
+      model.copy_parameters_to(ck.parameters);
+      ck.optimizer_state.resize(static_cast<std::size_t>(model.parameter_count() * model.optimizer_slots()));
+      model.copy_optimizer_state_to(ck.optimizer_state);
+      ck.statistics.resize(static_cast<std::size_t>(detail::statistics_count(model)));
+      if constexpr (detail::has_statistics<Model>) model.copy_statistics_to(ck.statistics);
+      // The epoch's last update can leave NaN or infinity in the model before any loss shows it.
+      detail::require_finite(ck, epoch + 1);
+      const double test_acc = evaluate(model, test, opt.batch_size, opt.time_steps, opt.encoding, rng);
+      const double seconds = bar.seconds_since_start();
+      io::save_checkpoint(checkpoint_path, ck);
+      // The epoch's record follows its checkpoint: a failed save leaves no line that --resume would repeat.
+      metrics.write(io::json_record{}
+                        .add("event", "epoch")
+                        .add("epoch", epoch + 1)
+                        .add("train_loss", loss_sum / seen)
+                        .add("train_accuracy", static_cast<double>(correct) / seen)
+                        .add("test_accuracy", test_acc)
+                        .add("lr", static_cast<double>(lr))
+                        .add("seconds", seconds));
+      if (!opt.quiet)
+        std::fprintf(stderr, "epoch %d/%d: train loss %.4f, train acc %.2f%%, test acc %.2f%% (%.1f s)\n", epoch + 1, opt.epochs,
+                     loss_sum / seen, 100.0 * correct / seen, 100.0 * test_acc, seconds);
+      result.final_test_accuracy = test_acc;
+      ++result.epochs_run;
+      result.total_epochs = epoch + 1;
     }
-    io::checkpoint_state ck;
-    ck.network = signature;
-    ck.method = to_string(opt.method);
-    ck.optimizer = to_string(opt.optimizer.kind);
-    ck.epochs_done = epoch + 1;
-    ck.optimizer_steps = optim.steps();
-    ck.seed = opt.seed;
-    ck.run_config = detail::run_config(opt, train);
-    ck.parameters.resize(static_cast<std::size_t>(model.parameter_count()));
-    model.copy_parameters_to(ck.parameters);
-    ck.optimizer_state.resize(static_cast<std::size_t>(model.parameter_count() * model.optimizer_slots()));
-    model.copy_optimizer_state_to(ck.optimizer_state);
-    ck.statistics.resize(static_cast<std::size_t>(detail::statistics_count(model)));
-    if constexpr (detail::has_statistics<Model>) model.copy_statistics_to(ck.statistics);
-    // The epoch's last update can leave NaN or infinity in the model before any loss shows it.
-    detail::require_finite(ck, epoch + 1);
-    const double test_acc = evaluate(model, test, opt.batch_size, opt.time_steps, opt.encoding, rng);
-    const double seconds = bar.seconds_since_start();
-    io::save_checkpoint(checkpoint_path, ck);
-    // The epoch's record follows its checkpoint: a failed save leaves no line that --resume would repeat.
-    metrics.write(io::json_record{}
-                      .add("event", "epoch")
-                      .add("epoch", epoch + 1)
-                      .add("train_loss", loss_sum / seen)
-                      .add("train_accuracy", static_cast<double>(correct) / seen)
-                      .add("test_accuracy", test_acc)
-                      .add("lr", static_cast<double>(lr))
-                      .add("seconds", seconds));
-    if (!opt.quiet)
-      std::fprintf(stderr, "epoch %d/%d: train loss %.4f, train acc %.2f%%, test acc %.2f%% (%.1f s)\n", epoch + 1, opt.epochs,
-                   loss_sum / seen, 100.0 * correct / seen, 100.0 * test_acc, seconds);
-    result.final_test_accuracy = test_acc;
-    ++result.epochs_run;
-    result.total_epochs = epoch + 1;
+  } catch (const std::exception& e) {
+    // The record says why the run stopped, so that a script can tell a failed run from one still going.
+    try {
+      metrics.write(io::json_record{}.add("event", "error").add("epoch", epoch_running + 1).add("message", e.what()));
+    } catch (...) {  // a full disk: the exception that stopped the run is the one to report
+    }
+    throw;
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics.write(io::json_record{}.add("event", "end").add("test_accuracy", result.final_test_accuracy).add("seconds", result.seconds));
@@ -306,7 +364,7 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
 /// Trains `Net` on the CPU backend (see fit_model).
 template <class Net>
 fit_result fit(const fit_options& opt, const data::dataset& train, const data::dataset& test) {
-  cpu::model<Net> model(opt.batch_size, optimizer_slots(opt.optimizer), opt.seed);
+  cpu::model<Net> model(detail::largest_batch(opt, train, test), optimizer_slots(opt.optimizer), opt.seed);
   return fit_model(model, opt, train, test);
 }
 

@@ -4,6 +4,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 
@@ -41,6 +42,14 @@ inline std::string no_device_reason() {
   const cudaError_t err = cudaGetDeviceCount(&n);
   (void)cudaGetLastError();
   if (err == cudaSuccess) return n == 0 ? "the driver reports no device" : "a device is present";
+  // The runtime says "driver version is insufficient" also where there is no driver at all: say which.
+  if (err == cudaErrorInsufficientDriver || err == cudaErrorNoDevice) {
+    std::error_code ec;
+    if (!std::filesystem::exists("/dev/nvidiactl", ec))
+      return std::string("no NVIDIA driver or GPU on this machine, ") + cudaGetErrorName(err);
+    if (err == cudaErrorInsufficientDriver)
+      return std::string("the NVIDIA driver is older than this binary's CUDA runtime, ") + cudaGetErrorName(err);
+  }
   return std::string(cudaGetErrorName(err)) + ": " + cudaGetErrorString(err);
 }
 
