@@ -18,6 +18,10 @@
 # UNCHANGED   a file that must exist before the run and have the same bytes after it.
 # ABSENT      a file that must not exist after the run.
 # CHECK_FILE, CHECK_MATCH   after the run, CHECK_FILE must exist and its text match the regex CHECK_MATCH.
+# NEEDS       gpu | no_gpu: run only where an NVIDIA driver's /dev/nvidiactl is there (gpu) or is
+#             not (no_gpu); elsewhere print "SKIPPED: ..." before running anything, which the test's
+#             SKIP_REGULAR_EXPRESSION turns into CTest's "Skipped". The binary's own output can never
+#             make a test skip.
 cmake_minimum_required(VERSION 3.25)
 
 foreach(var EXE EXPECT_RC EXPECT WORK)
@@ -25,6 +29,18 @@ foreach(var EXE EXPECT_RC EXPECT WORK)
     message(FATAL_ERROR "run_cli.cmake: -D${var}=... is required")
   endif()
 endforeach()
+
+if(DEFINED NEEDS)
+  if(EXISTS /dev/nvidiactl)
+    set(_have_gpu_driver ON)
+  else()
+    set(_have_gpu_driver OFF)
+  endif()
+  if((NEEDS STREQUAL "gpu" AND NOT _have_gpu_driver) OR (NEEDS STREQUAL "no_gpu" AND _have_gpu_driver))
+    message("SKIPPED: this test needs ${NEEDS} (/dev/nvidiactl present: ${_have_gpu_driver})")
+    return()
+  endif()
+endif()
 
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")

@@ -153,9 +153,12 @@ BOOST_AUTO_TEST_CASE(conv_matches_direct_convolution_over_several_column_chunks)
                 expect_in[at] += d * w[wi];
               }
         }
-  BOOST_TEST(max_abs_diff(grad_w.data(), expect_w) < 2e-3);
-  BOOST_TEST(max_abs_diff(grad_b.data(), expect_b) < 1e-3);
-  BOOST_TEST(max_abs_diff(grad_in.data(), expect_in) < 1e-4);
+  // Against double sums: dW sums 9,000 float products per entry (|dW| ~ 55; 1.0e-4 measured with
+  // OpenBLAS's AVX-512 kernels), the bias is summed in double (one rounding: 3.5e-6, an ulp at 55),
+  // ∂x sums 288 (3.1e-6 measured). Bounds about 5x what was measured.
+  BOOST_TEST(max_abs_diff(grad_w.data(), expect_w) < 5e-4);
+  BOOST_TEST(max_abs_diff(grad_b.data(), expect_b) < 1e-5);
+  BOOST_TEST(max_abs_diff(grad_in.data(), expect_in) < 2e-5);
 }
 
 // im2col and col2im_add copy or add whole in-plane spans of a row: against the per-element
@@ -330,13 +333,13 @@ void check_gradients_by_finite_differences(int batch, double tolerance, const ch
 
 BOOST_AUTO_TEST_CASE(each_layer_backward_matches_finite_differences) {
   using C = sf::Conv2d<4, 3, sf::conv_opts{.padding = 1}>;
-  check_gradients_by_finite_differences<sf::Network<sf::Input<2, 6, 6>, C, sf::Flatten, sf::Linear<3>>>(3, 2e-3, "conv");
-  check_gradients_by_finite_differences<sf::Network<sf::Input<2, 6, 6>, sf::WSConv2d<4, 3, sf::conv_opts{.stride = 2, .padding = 1}>, sf::Flatten, sf::Linear<3>>>(3, 2e-3, "wsconv");
-  check_gradients_by_finite_differences<sf::Network<sf::Input<2, 6, 6>, C, sf::BatchNorm2d<>, sf::Flatten, sf::Linear<3>>>(3, 2e-3, "batch norm");
+  check_gradients_by_finite_differences<sf::Network<sf::Input<2, 6, 6>, C, sf::Flatten, sf::Linear<3>>>(3, 5e-4, "conv");
+  check_gradients_by_finite_differences<sf::Network<sf::Input<2, 6, 6>, sf::WSConv2d<4, 3, sf::conv_opts{.stride = 2, .padding = 1}>, sf::Flatten, sf::Linear<3>>>(3, 5e-4, "wsconv");
+  check_gradients_by_finite_differences<sf::Network<sf::Input<2, 6, 6>, C, sf::BatchNorm2d<>, sf::Flatten, sf::Linear<3>>>(3, 5e-4, "batch norm");
   // Max pooling is not smooth: the step stays small against the gaps between window values.
-  check_gradients_by_finite_differences<sf::Network<sf::Input<2, 6, 6>, C, sf::MaxPool2d<3, 1, 1>, sf::Flatten, sf::Linear<3>>>(3, 2e-3, "max pool");
-  check_gradients_by_finite_differences<sf::Network<sf::Input<2, 6, 6>, C, sf::AvgPool2d<3, 2, 1>, sf::AdaptiveAvgPool2d<2>, sf::Flatten, sf::Linear<3>>>(3, 2e-3, "average pools");
-  check_gradients_by_finite_differences<sf::Network<sf::Input<2, 6, 6>, C, sf::Flatten, sf::WSLinear<5>, sf::Linear<3>>>(3, 2e-3, "wslinear");
+  check_gradients_by_finite_differences<sf::Network<sf::Input<2, 6, 6>, C, sf::MaxPool2d<3, 1, 1>, sf::Flatten, sf::Linear<3>>>(3, 5e-4, "max pool");
+  check_gradients_by_finite_differences<sf::Network<sf::Input<2, 6, 6>, C, sf::AvgPool2d<3, 2, 1>, sf::AdaptiveAvgPool2d<2>, sf::Flatten, sf::Linear<3>>>(3, 5e-4, "average pools");
+  check_gradients_by_finite_differences<sf::Network<sf::Input<2, 6, 6>, C, sf::Flatten, sf::WSLinear<5>, sf::Linear<3>>>(3, 5e-4, "wslinear");
 }
 
 BOOST_AUTO_TEST_CASE(residual_blocks_add_the_gradients_of_both_branches) {
@@ -348,7 +351,7 @@ BOOST_AUTO_TEST_CASE(residual_blocks_add_the_gradients_of_both_branches) {
                           sf::Residual<sf::Body<sf::WSConv2d<6, 3, sf::conv_opts{.stride = 2, .padding = 1}>>,
                                        sf::Shortcut<sf::AvgPool2d<2>, sf::Conv2d<6, 1>>>,
                           sf::AvgPool2d<3, 1, 1>, sf::AdaptiveAvgPool2d<2>, sf::Flatten, sf::WSLinear<5>, sf::Linear<3>>;
-  check_gradients_by_finite_differences<Net>(3, 2e-3, "residual network");
+  check_gradients_by_finite_differences<Net>(3, 5e-4, "residual network");
 }
 
 BOOST_AUTO_TEST_CASE(batch_norm_normalises_with_batch_statistics_and_updates_running_ones) {
@@ -367,7 +370,7 @@ BOOST_AUTO_TEST_CASE(batch_norm_normalises_with_batch_statistics_and_updates_run
       for (int p = 0; p < 9; ++p) sq += std::pow(x[(b * 2 + c) * 9 + p] - mean, 2);
     for (int b = 0; b < 4; ++b)
       for (int p = 0; p < 9; ++p)
-        BOOST_TEST(std::fabs(m.output_of(1)[(b * 2 + c) * 9 + p] - (x[(b * 2 + c) * 9 + p] - mean) / std::sqrt(sq / 36 + 1e-5)) < 1e-5);
+        BOOST_TEST(std::fabs(m.output_of(1)[(b * 2 + c) * 9 + p] - (x[(b * 2 + c) * 9 + p] - mean) / std::sqrt(sq / 36 + 1e-5)) < 1e-6);
     BOOST_TEST(std::fabs(m.statistics()[c] - 0.1 * mean) < 1e-6);
     BOOST_TEST(std::fabs(m.statistics()[2 + c] - (0.9 + 0.1 * sq / 35)) < 1e-6);
   }

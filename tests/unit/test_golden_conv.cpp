@@ -127,10 +127,15 @@ struct golden_run {
         }
         ++checked;
       };
-      hooks.before_batch_update = [&] { check_gradients(bp); };
+      int gradient_checks = 0;
+      hooks.before_batch_update = [&] {
+        check_gradients(bp);
+        ++gradient_checks;
+      };
       const std::vector<char> every_step(static_cast<std::size_t>(T), 1);
       sf::train_batch(model, opt, lr, B, T, encode, labels, loss, sf::update_schedule::per_batch, every_step, hooks);
       BOOST_TEST(checked == T);
+      BOOST_TEST(gradient_checks == 1);
       for (const auto& t : model.tensors())
         BOOST_TEST(max_relative_error(model.tensor(t), g[bp + "param/" + t.name].values) <= tolerance, bp << "param/" << t.name);
       for (const auto& t : model.statistic_tensors())

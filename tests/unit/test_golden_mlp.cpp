@@ -4,6 +4,7 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <array>
 #include <string>
 #include <vector>
@@ -98,15 +99,26 @@ void run(const golden_file& g, const std::string& run, sf::update_schedule sched
       }
       ++checked_steps;
     };
+    int gradient_checks = 0;  // the hooks below must have run, or nothing compared the gradients
     hooks.after_backward = [&](int t, float) {
-      if (schedule == sf::update_schedule::per_step) check_grads(bp + "t" + std::to_string(t) + "/");
+      if (schedule == sf::update_schedule::per_step) {
+        check_grads(bp + "t" + std::to_string(t) + "/");
+        ++gradient_checks;
+      }
     };
-    hooks.before_batch_update = [&] { check_grads(bp); };
+    hooks.before_batch_update = [&] {
+      check_grads(bp);
+      ++gradient_checks;
+    };
     const auto r = sf::train_batch(model, opt, lr, B, T, encode, labels, lc, schedule, steps, hooks);
     double loss_sum = 0;
     for (int t = 0; t < T; ++t) loss_sum += g[bp + "t" + std::to_string(t) + "/loss"].scalar();
     BOOST_TEST(std::fabs(r.loss - loss_sum) <= tolerance * std::fabs(loss_sum));
     BOOST_TEST(checked_steps == T);
+    // One check per backward (OTTT_O: each step has its own update), else one before the batch's update.
+    BOOST_TEST(gradient_checks == (schedule == sf::update_schedule::per_step
+                                       ? static_cast<int>(std::count(steps.begin(), steps.end(), 1))
+                                       : 1));
     for (int l = 0; l < 3; ++l) {
       BOOST_TEST_CONTEXT(bp << " weights of layer " << l) {
         BOOST_TEST(max_relative_error(model.tensor(tensors[2 * l]), g[bp + "w" + std::to_string(l)].values) <=

@@ -148,8 +148,9 @@ BOOST_AUTO_TEST_CASE(every_neuron_case_matches_spikingjelly) {
       BOOST_TEST(o.trace_mismatches == 0);
       BOOST_TEST(o.eval_mismatches == 0);
       // ψ and ∂x are a few float operations; SpikingJelly computes the same formulas, sometimes in
-      // another order, and with spikefuse's exp where PyTorch uses Sleef's: a few ulp, far below the 1e-5 bound.
-      BOOST_TEST(o.grad_rel_error <= 1e-5);
+      // another order, and with spikefuse's exp where PyTorch uses Sleef's: a few ulp (2.6e-7 at
+      // most over the 48 cases).
+      BOOST_TEST(o.grad_rel_error <= 1e-6);
       // A soft reset keeps spike bits, not ψ: the recomputed ψ gives the same ∂x to the last bit.
       BOOST_TEST(o.bits_mismatches == (soft ? 0 : -1));
       bits_cases += soft;
