@@ -13,6 +13,11 @@
 
 namespace sf = spikefuse;
 
+// Scale and Dropout take any number, as a PyTorch user writes it: Scale<2.74> is Scale<2.74f>'s layer.
+static_assert(sf::Scale<2.74>::factor == 2.74f && sf::Scale<2>::factor == 2.f);
+static_assert(sf::Dropout<0.5>::probability == 0.5f && sf::Dropout2d<0.25>::probability == 0.25f);
+static_assert(sf::Network<sf::Input<4>, sf::Linear<4>, sf::OTTTLIF<>, sf::Scale<2.74>, sf::Dropout<0.5>, sf::Linear<2>>::depth == 5);
+
 using Net = sf::Network<sf::Input<1, 4, 4>, sf::Flatten, sf::Linear<64>, sf::OTTTLIF<>, sf::Dropout<0.5f>,
                         sf::Linear<3, sf::linear_opts{.bias = false, .in_features = 64}>>;
 

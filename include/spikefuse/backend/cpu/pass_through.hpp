@@ -25,17 +25,18 @@ inline void copy(long long n, const float* __restrict in, float* __restrict out)
   for (long long i = 0; i < n; ++i) out[i] = in[i];
 }
 
-template <float Factor>
+template <auto Factor>
 struct layer_impl<Scale<Factor>> : stateless_layer {
+  static constexpr float factor = Scale<Factor>::factor;
   template <class In, class Out>
   static void forward(int batch, phase ph, const layer_buffers& in, layer_buffers& b) {
     const long long n = static_cast<long long>(batch) * Out::size;
-    scale(n, Factor, in.out, b.out);
-    if (Out::traced && is_training(ph)) scale(n, Factor, in.out_trace, b.out_trace);
+    scale(n, factor, in.out, b.out);
+    if (Out::traced && is_training(ph)) scale(n, factor, in.out_trace, b.out_trace);
   }
   template <class In, class Out, bool GradToInput>
   static void backward(int batch, layer_buffers& in, const layer_buffers& b) {
-    if constexpr (GradToInput) scale(static_cast<long long>(batch) * Out::size, Factor, b.grad_out, in.grad_out);
+    if constexpr (GradToInput) scale(static_cast<long long>(batch) * Out::size, factor, b.grad_out, in.grad_out);
   }
 };
 
@@ -78,9 +79,9 @@ struct dropout_layer_impl {
   }
 };
 
-template <float P>
+template <auto P>
 struct layer_impl<Dropout<P>> : dropout_layer_impl<Dropout<P>> {};
-template <float P>
+template <auto P>
 struct layer_impl<Dropout2d<P>> : dropout_layer_impl<Dropout2d<P>> {};
 
 /// Flatten aliases its input's buffers (the model binds them): nothing to compute either way.

@@ -40,20 +40,21 @@ struct mask_op {
 };
 
 /// Launches nothing when the neuron before it does its work (Fusion::done_by_producer, lif.cuh).
-template <float Factor>
+template <auto Factor>
 struct layer_impl<Scale<Factor>> : stateless_layer {
+  static constexpr float factor = Scale<Factor>::factor;
   template <class In, class Out, class Fusion>
   static void forward(const context& ctx, int batch, phase ph, const device_buffers& in, device_buffers& b) {
     if constexpr (Fusion::done_by_producer) return;
     const bool trace = Out::traced && is_training(ph);
     launch_elementwise(ctx, static_cast<long long>(batch) * Out::size,
-                       scale_op{Factor, in.out, b.out, trace ? in.out_trace : nullptr, trace ? b.out_trace : nullptr});
+                       scale_op{factor, in.out, b.out, trace ? in.out_trace : nullptr, trace ? b.out_trace : nullptr});
   }
   template <class In, class Out, class Fusion, bool GradToInput>
   static void backward(const context& ctx, int batch, device_buffers& in, const device_buffers& b) {
     if constexpr (GradToInput && !Fusion::done_by_producer)
       launch_elementwise(ctx, static_cast<long long>(batch) * Out::size,
-                         scale_op{Factor, b.grad_out, in.grad_out, nullptr, nullptr});
+                         scale_op{factor, b.grad_out, in.grad_out, nullptr, nullptr});
   }
 };
 
@@ -91,9 +92,9 @@ struct dropout_layer_impl {
   }
 };
 
-template <float P>
+template <auto P>
 struct layer_impl<Dropout<P>> : dropout_layer_impl<Dropout<P>> {};
-template <float P>
+template <auto P>
 struct layer_impl<Dropout2d<P>> : dropout_layer_impl<Dropout2d<P>> {};
 
 /// Flatten aliases its input's buffers (the model binds them): nothing to launch either way.
