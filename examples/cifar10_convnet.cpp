@@ -55,7 +55,13 @@ int main(int argc, char** argv) {
     // spikefuse trains in fp32 (or TF32 tensor cores on a GPU, --precision tf32).
     if (!flags.given("epochs")) cli.opt.epochs = 200;
     if (!flags.given("weight-decay")) cli.opt.optimizer.weight_decay = 5e-5f;
-    if (!flags.given("mse-target")) cli.opt.loss.constant_mse_target = true;  // every logit -> 1.0 (loss_means)
+    if (!flags.given("mse-target")) cli.mse_target = "constant";  // every logit -> 1.0 (loss_means)
+    try {
+      cli.validate();  // again: --warmup-epochs against 200 epochs, the target into the loss settings
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      return 2;
+    }
   }
   if (synthetic < 0) {
     std::fprintf(stderr, "error: --synthetic must be at least 0, got %d\n", synthetic);

@@ -5,8 +5,11 @@
 #include <spikefuse/spikefuse.hpp>
 #include <spikefuse/io/openmp_env.hpp>
 
+#include <unistd.h>  // getpid
+
 #include <cstdio>
 #include <filesystem>
+#include <string>
 #include <utility>
 
 namespace sf = spikefuse;
@@ -53,7 +56,8 @@ int main(int argc, char** argv) {
   }
   const auto& [train, test] = data;
 
-  const auto out_dir = std::filesystem::temp_directory_path() / "spikefuse_docs_fit_dataset";
+  // Its own folder (two build trees may run this test at once).
+  const auto out_dir = std::filesystem::temp_directory_path() / ("spikefuse_docs_fit_dataset_" + std::to_string(::getpid()));
   std::filesystem::remove_all(out_dir);
   // [fit]
   sf::fit_options opt;

@@ -15,7 +15,8 @@
 #                   write that IDX data set into @WORK@/data (needs MAKE_IDX, the cli_make_idx helper)
 #               empty_data          create @WORK@/data with nothing in it
 #               corrupt_checkpoint  invert 8 bytes in the middle of @OUT@/checkpoint.bin
-# UNCHANGED   a file that must exist before the run and have the same bytes after it.
+# UNCHANGED   a file that must exist before the run and have the same bytes after it (in UNCHANGED,
+#             ABSENT and CHECK_FILE, too, @WORK@ and @OUT@ stand for WORK and OUT).
 # ABSENT      a file that must not exist after the run.
 # CHECK_FILE, CHECK_MATCH   after the run, CHECK_FILE must exist and its text match the regex CHECK_MATCH.
 # NEEDS       gpu | no_gpu: run only where an NVIDIA driver's /dev/nvidiactl is there (gpu) or is
@@ -73,6 +74,19 @@ if(DEFINED SETUP AND NOT SETUP STREQUAL "")
     endif()
   endforeach()
 endif()
+
+# The file options name paths as ARGS does: @WORK@ and @OUT@ stand for this test's folders.
+foreach(var UNCHANGED ABSENT CHECK_FILE)
+  if(DEFINED ${var})
+    string(REPLACE "@WORK@" "${WORK}" ${var} "${${var}}")
+    if(DEFINED OUT)
+      string(REPLACE "@OUT@" "${OUT}" ${var} "${${var}}")
+    endif()
+    if(${var} MATCHES "@(WORK|OUT)@")
+      message(FATAL_ERROR "run_cli.cmake: ${var} '${${var}}' names a folder this test does not have")
+    endif()
+  endif()
+endforeach()
 
 if(DEFINED UNCHANGED)
   if(NOT EXISTS "${UNCHANGED}")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/gpu_session.sh without a GPU: a bundle of this build's binaries (the targets scripts/gpu_bundle.sh
-# packs) and a stand-in nvidia-smi run the parts that need no SpikingJelly. The binaries find no GPU and say
-# so; what is checked is the plumbing a lent GPU's few minutes depend on: every binary the session runs is
+# packs) and a stand-in nvidia-smi run the parts that need no SpikingJelly. The binaries find no GPU (the
+# devices are hidden with CUDA_VISIBLE_DEVICES=, also on a machine that has one) and say so; what is checked is the plumbing a lent GPU's few minutes depend on: every binary the session runs is
 # in the bundle, every step leaves a line in summary.md and a log in results.tar.gz, the SpikingJelly parts
 # say why they were skipped, a bad part name is refused, and scripts/gpu_import.sh files the results.
 #   gpu_session_plumbing.sh BUILD_DIR
@@ -41,12 +41,12 @@ chmod +x "$tmp/path/"*
 
 cd "$tmp"
 rc=0
-PATH="$tmp/path:$PATH" BUNDLE="$bundle" OUT="$tmp/out" BUDGET_S=120 bash "$src/scripts/gpu_session.sh" bogus > bad.log 2>&1 || rc=$?
+CUDA_VISIBLE_DEVICES= PATH="$tmp/path:$PATH" BUNDLE="$bundle" OUT="$tmp/out" BUDGET_S=120 bash "$src/scripts/gpu_session.sh" bogus > bad.log 2>&1 || rc=$?
 [[ $rc -eq 2 ]] && grep -q "unknown part 'bogus'" bad.log || fail "an unknown part should be refused with exit 2 (got $rc)"
 
 # Without SpikingJelly's wheels its parts say so and are skipped.
 rc=0
-PATH="$tmp/path:$PATH" BUNDLE="$bundle" OUT="$tmp/no_sj" BUDGET_S=60 bash "$src/scripts/gpu_session.sh" compare anchors \
+CUDA_VISIBLE_DEVICES= PATH="$tmp/path:$PATH" BUNDLE="$bundle" OUT="$tmp/no_sj" BUDGET_S=60 bash "$src/scripts/gpu_session.sh" compare anchors \
   > no_sj.log 2>&1 || rc=$?
 [[ $rc -le 1 ]] || { cat no_sj.log; fail "gpu_session.sh compare anchors exited $rc"; }
 for s in compare anchors_spikingjelly; do
@@ -55,7 +55,7 @@ done
 
 # Every part; the SpikingJelly parts run too (their workers fail here without torch or a GPU, as rows).
 rc=0
-PATH="$tmp/path:$PATH" BUNDLE="$bundle" OUT="$tmp/out" BUDGET_S=240 GPU_SESSION_RUN_SJ_PARTS=1 bash "$src/scripts/gpu_session.sh" \
+CUDA_VISIBLE_DEVICES= PATH="$tmp/path:$PATH" BUNDLE="$bundle" OUT="$tmp/out" BUDGET_S=240 GPU_SESSION_RUN_SJ_PARTS=1 bash "$src/scripts/gpu_session.sh" \
   > session.log 2>&1 || rc=$?
 [[ $rc -le 1 ]] || { cat session.log; fail "gpu_session.sh exited $rc"; }
 summary="$tmp/out/summary.md"

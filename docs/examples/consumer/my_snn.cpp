@@ -2,8 +2,11 @@
 // umbrella header. Exit 0 when it learns a two-class toy task.
 #include <spikefuse/spikefuse.hpp>
 
+#include <unistd.h>  // getpid
+
 #include <cstdio>
 #include <filesystem>
+#include <string>
 
 namespace sf = spikefuse;
 
@@ -25,7 +28,7 @@ int main() {
   opt.time_steps = 4;
   opt.lr = 1e-2f;
   opt.quiet = true;
-  opt.out_dir = (std::filesystem::temp_directory_path() / "spikefuse_my_snn").string();
+  opt.out_dir = (std::filesystem::temp_directory_path() / ("spikefuse_my_snn_" + std::to_string(::getpid()))).string();
   std::filesystem::remove_all(opt.out_dir);
   const auto result = sf::fit<Net>(opt, d, d);
   std::filesystem::remove_all(opt.out_dir);

@@ -51,6 +51,7 @@ class flag_parser {
 
   /// Parses argv; returns false when --help was asked (the help text is then in help()).
   bool parse(int argc, const char* const* argv) {
+    given_.clear();
     for (int i = 1; i < argc; ++i) {
       std::string_view arg = argv[i];
       if (arg == "--help" || arg == "-h") return false;

@@ -8,10 +8,10 @@
 
 namespace spikefuse {
 
-/// `P` is any number (0.5, 0.5f), used as a float.
+/// `P` is any number (0.5, 0.5f, 0), used as a float.
 template <auto P>
 struct Dropout {
-  static_assert(std::is_floating_point_v<decltype(P)>, "spikefuse: Dropout's probability must be a number in [0, 1), as in Dropout<0.5>");
+  static_assert(std::is_arithmetic_v<decltype(P)>, "spikefuse: Dropout's probability must be a number in [0, 1), as in Dropout<0.5>");
   static constexpr float probability = static_cast<float>(P);
   static_assert(probability >= 0.f && probability < 1.f, "spikefuse: Dropout probability must be in [0, 1)");
   static constexpr const char* name = "Dropout";
@@ -23,7 +23,7 @@ struct Dropout {
 /// SpikingJelly layer.Dropout2d: whole channels are dropped, the same channels at every step of a sequence.
 template <auto P>
 struct Dropout2d {
-  static_assert(std::is_floating_point_v<decltype(P)>, "spikefuse: Dropout2d's probability must be a number in [0, 1), as in Dropout2d<0.5>");
+  static_assert(std::is_arithmetic_v<decltype(P)>, "spikefuse: Dropout2d's probability must be a number in [0, 1), as in Dropout2d<0.5>");
   static constexpr float probability = static_cast<float>(P);
   static_assert(probability >= 0.f && probability < 1.f, "spikefuse: Dropout2d probability must be in [0, 1)");
   static constexpr const char* name = "Dropout2d";

@@ -19,10 +19,10 @@ inline constexpr conv_opts resnet_conv(int stride, int kernel_padding, bool bias
 inline constexpr linear_opts resnet_classifier{.init = weight_init::pytorch_zero_bias};
 
 /// Dropout<P>, or nothing when P = 0.
-template <float P>
+template <auto P>
 using optional_dropout = std::conditional_t<(P > 0.f), Dropout<P>, Sequence<>>;
 
-template <int InChannels, int OutChannels, int Stride, class Neuron, float DropRate = 0.f>
+template <int InChannels, int OutChannels, int Stride, class Neuron, auto DropRate = 0.f>
 using preact_block = Sequence<
     BatchNorm2d<>, Neuron,
     Residual<Body<Conv2d<OutChannels, 3, resnet_conv(Stride, 1)>, BatchNorm2d<>, Neuron, optional_dropout<DropRate>,
@@ -30,7 +30,7 @@ using preact_block = Sequence<
              std::conditional_t<(Stride != 1 || InChannels != OutChannels),
                                 Shortcut<Conv2d<OutChannels, 1, resnet_conv(Stride, 0)>>, Shortcut<>>>>;
 
-template <int Classes = 10, int InChannels = 3, int Size = 32, class Neuron = SLTTPaperLIF, float DropRate = 0.f>
+template <int Classes = 10, int InChannels = 3, int Size = 32, class Neuron = SLTTPaperLIF, auto DropRate = 0.f>
 using sltt_preact_resnet18 =
     Network<Input<InChannels, Size, Size>, Conv2d<64, 3, resnet_conv(1, 1, false)>,
             preact_block<64, 64, 1, Neuron, DropRate>, preact_block<64, 64, 1, Neuron, DropRate>,

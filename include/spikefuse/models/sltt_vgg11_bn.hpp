@@ -6,10 +6,10 @@
 
 namespace spikefuse::models {
 
-template <int Channels, class Neuron, float DropRate>
+template <int Channels, class Neuron, auto DropRate>
 using vgg_bn_block = Sequence<Conv2d<Channels, 3, vgg_conv>, BatchNorm2d<>, Neuron, optional_dropout<DropRate>>;
 
-template <int Classes = 10, int InChannels = 2, int Size = 48, class Neuron = SLTTPaperLIF, float DropRate = 0.f>
+template <int Classes = 10, int InChannels = 2, int Size = 48, class Neuron = SLTTPaperLIF, auto DropRate = 0.f>
 using sltt_vgg11_bn = Network<Input<InChannels, Size, Size>,
                               vgg_bn_block<64, Neuron, DropRate>, AvgPool2d<2>,
                               vgg_bn_block<128, Neuron, DropRate>, AvgPool2d<2>,

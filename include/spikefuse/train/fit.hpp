@@ -140,6 +140,7 @@ inline std::string run_config_difference(const std::string& stored, const std::s
   for (const auto& k : keys) {
     const std::string then = value_in(a, k), current = value_in(b, k);
     if (then == current) continue;
+    if (then == "(none)" && (k == "train_images" || k == "augment")) continue;  // recorded since; not a difference
     out += (out.empty() ? "" : ", ") + k + " " + then + " in the checkpoint, " + current + " now";
   }
   return out;
@@ -242,6 +243,17 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
     std::fprintf(stderr, "resuming from %s after epoch %d\n", checkpoint_path.c_str(), first_epoch);
   }
 
+  // The schedule checks its warm-up against the run's length: before anything is moved or written.
+  data::batcher batches(train.count, opt.batch_size, true, opt.seed);
+  const long long total_iterations = static_cast<long long>(opt.epochs) * batches.num_batches();
+  const cosine_schedule lr_at{opt.lr, total_iterations,
+                              static_cast<long long>(opt.warmup_epochs * static_cast<float>(batches.num_batches())), 0.f};
+  const update_schedule schedule = schedule_of(opt.method);
+  const int k = opt.method == training_method::sltt_k ? opt.k : 0;
+  std::vector<std::uint8_t> labels;
+  const auto started = std::chrono::steady_clock::now();
+  fit_result result;
+
   // A fresh run starts a fresh metrics file; a resumed one continues it. An earlier run's files are
   // kept, not overwritten.
   if (!resuming) {
@@ -268,25 +280,15 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
                     .add("seed", static_cast<unsigned long long>(opt.seed))
                     .add("start_epoch", first_epoch));
 
-  data::batcher batches(train.count, opt.batch_size, true, opt.seed);
-  const long long total_iterations = static_cast<long long>(opt.epochs) * batches.num_batches();
-  const cosine_schedule lr_at{opt.lr, total_iterations,
-                              static_cast<long long>(opt.warmup_epochs * static_cast<float>(batches.num_batches())), 0.f};
-  const update_schedule schedule = schedule_of(opt.method);
-  const int k = opt.method == training_method::sltt_k ? opt.k : 0;
-  std::vector<std::uint8_t> labels;
-  const auto started = std::chrono::steady_clock::now();
-  fit_result result;
-
-  if (first_epoch >= opt.epochs) {
-    // Nothing left to train: report the restored model instead of an empty run.
-    std::mt19937_64 rng(opt.seed);
-    result.final_test_accuracy = evaluate(model, test, opt.batch_size, opt.time_steps, opt.encoding, rng);
-    std::fprintf(stderr, "nothing to train: the checkpoint is at epoch %d and --epochs is %d\n", first_epoch, opt.epochs);
-  }
   result.total_epochs = first_epoch;
   int epoch_running = first_epoch;
   try {
+    if (first_epoch >= opt.epochs) {
+      // Nothing left to train: report the restored model instead of an empty run.
+      std::mt19937_64 rng(opt.seed);
+      result.final_test_accuracy = evaluate(model, test, opt.batch_size, opt.time_steps, opt.encoding, rng);
+      std::fprintf(stderr, "nothing to train: the checkpoint is at epoch %d and --epochs is %d\n", first_epoch, opt.epochs);
+    }
     for (int epoch = first_epoch; epoch < opt.epochs; ++epoch) {
       epoch_running = epoch;
       // Every random stream is a function of (seed, epoch), so a resumed run repeats an uninterrupted one.

@@ -24,6 +24,7 @@ struct optimizer_config {
   float momentum = 0.9f;   // SGD
   bool nesterov = false;   // SGD
   double beta1 = 0.9;      // Adam; double, as PyTorch's Python floats: 1 − β is formed before rounding
+                           // (write 0.999, not 0.999f, whose 1 − β is 1.3e-5 off PyTorch's)
   double beta2 = 0.999;    // Adam
   float eps = 1e-8f;       // Adam
   float weight_decay = 0.f;

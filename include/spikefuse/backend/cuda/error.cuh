@@ -4,6 +4,8 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <dlfcn.h>
+
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -47,8 +49,16 @@ inline std::string no_device_reason() {
     std::error_code ec;
     if (!std::filesystem::exists("/dev/nvidiactl", ec))
       return std::string("no NVIDIA driver or GPU on this machine, ") + cudaGetErrorName(err);
-    if (err == cudaErrorInsufficientDriver)
-      return std::string("the NVIDIA driver is older than this binary's CUDA runtime, ") + cudaGetErrorName(err);
+    if (err == cudaErrorInsufficientDriver) {
+      // The static runtime reports a driver library that does not load the same way as an old one.
+      if (void* driver = ::dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL)) {
+        ::dlclose(driver);
+        return std::string("the NVIDIA driver is older than this binary's CUDA runtime, ") + cudaGetErrorName(err);
+      }
+      const char* why = ::dlerror();
+      return std::string("the NVIDIA driver library libcuda.so.1 does not load (") + (why ? why : "no reason given") + "), " +
+             cudaGetErrorName(err);
+    }
   }
   return std::string(cudaGetErrorName(err)) + ": " + cudaGetErrorString(err);
 }
