@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -15,6 +16,10 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 #include "spikefuse/backend/cpu/model.hpp"
 #include "spikefuse/data/batcher.hpp"
@@ -363,9 +368,27 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
   return result;
 }
 
+namespace detail {
+/// One line, once per process, where OpenMP's idle threads would spin: on a machine with other load
+/// they take the cores the GEMMs need, and a new user's own program trained several times slower
+/// than the example binaries, which set OMP_WAIT_POLICY=passive (io/openmp_env.hpp).
+inline void note_spinning_openmp_threads() {
+#if defined(_OPENMP)
+  static bool said = false;
+  if (said || std::getenv("OMP_WAIT_POLICY") != nullptr || omp_get_max_threads() < 2) return;
+  said = true;
+  std::fprintf(stderr,
+               "note: OMP_WAIT_POLICY is not set, so idle OpenMP threads spin; on a busy machine that can slow training "
+               "several-fold. Run with OMP_WAIT_POLICY=passive, or call spikefuse::io::ensure_passive_openmp_wait(argv) "
+               "first in main (docs/tutorial.md)\n");
+#endif
+}
+}  // namespace detail
+
 /// Trains `Net` on the CPU backend (see fit_model).
 template <class Net>
 fit_result fit(const fit_options& opt, const data::dataset& train, const data::dataset& test) {
+  if (!opt.quiet) detail::note_spinning_openmp_threads();
   cpu::model<Net> model(detail::largest_batch(opt, train, test), optimizer_slots(opt.optimizer), opt.seed);
   return fit_model(model, opt, train, test);
 }
