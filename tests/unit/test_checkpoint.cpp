@@ -13,6 +13,7 @@
 #include <initializer_list>
 #include <iterator>
 #include <limits>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -608,4 +609,51 @@ BOOST_AUTO_TEST_CASE(resume_repeats_the_uninterrupted_run) {
   ottt_poisson.method = sf::training_method::ottt_o;
   ottt_poisson.encoding = sf::data::encoding::poisson;
   check_resume_repeats_the_uninterrupted_run<ResumeOtttNet>(ottt_poisson, "ottt_o_poisson");
+}
+
+// ---- firing rates in metrics.jsonl -----------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(epoch_records_hold_each_neuron_layers_firing_rate) {
+  namespace sf = spikefuse;
+  // The second neuron's threshold is far above anything it can reach: it never fires.
+  using Silent = sf::Network<sf::Input<16>, sf::Linear<8>, sf::OTTTLIF<>, sf::Linear<4>,
+                             sf::OTTTLIF<sf::ottt_params{.v_threshold = 1e6}>, sf::Linear<2>>;
+  temp_dir dir;
+  const auto data = varied_images();
+  sf::fit_options opt;
+  opt.epochs = 1;
+  opt.batch_size = 4;
+  opt.quiet = true;
+  opt.out_dir = dir.file("run");
+  sf::fit<Silent>(opt, data, data);
+  const auto lines = read_bytes(dir.file("run/metrics.jsonl"));
+  const std::string text(lines.begin(), lines.end());
+  const auto at = text.find("\"spike_rates\": [");
+  BOOST_TEST_REQUIRE(at != std::string::npos, text);
+  const auto end = text.find(']', at);
+  std::istringstream in(text.substr(at + 16, end - at - 16));
+  double first = -1, second = -1;
+  char comma = 0;
+  in >> first >> comma >> second;
+  BOOST_TEST(comma == ',');
+  BOOST_TEST(first > 0.0);  // the first layer fires on these images
+  BOOST_TEST(first <= 1.0);
+  BOOST_TEST(second == 0.0);
+
+  // The probe's rate is the spikes of the eval steps on the first 8 test images per neuron and step:
+  // counted here by hand on a model with the saved weights.
+  const auto ck = io::load_checkpoint(dir.file("run/checkpoint.bin"));
+  sf::cpu::model<Silent> m(8, 0, 1, sf::plan_options{.keep_outputs = true});
+  m.load_parameters(ck.parameters);
+  m.reset_state(8, sf::phase::eval);
+  std::copy_n(data.images.begin(), 8 * 16, m.input());
+  double spikes = 0;
+  for (int t = 0; t < opt.time_steps; ++t) {
+    m.forward(sf::phase::eval);
+    for (int i = 0; i < 8 * 8; ++i) spikes += m.output_of(2)[i];
+  }
+  BOOST_TEST(first == spikes / (8.0 * 8 * opt.time_steps), boost::test_tools::tolerance(1e-6));
+  BOOST_TEST(sf::firing_rate_probe<Silent>::neuron_nodes() == (std::vector<std::size_t>{2, 4}));
+  BOOST_TEST(sf::firing_rate_probe<Silent>::neuron_names().at(1).find("theta=1e+06") != std::string::npos,
+             sf::firing_rate_probe<Silent>::neuron_names().at(1));
 }

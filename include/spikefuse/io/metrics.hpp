@@ -40,6 +40,18 @@ class json_record {
     return *this;
   }
   json_record& add(const std::string& key, const char* value) { return add(key, std::string(value)); }
+  /// A JSON array of numbers (non-finite ones as null).
+  json_record& add(const std::string& key, const std::vector<double>& values) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (i) s += ", ";
+      json_record one;
+      one.add("", values[i]);
+      s += one.fields_.front().second;
+    }
+    fields_.emplace_back(key, s + "]");
+    return *this;
+  }
 
   std::string str() const {
     std::string s = "{";

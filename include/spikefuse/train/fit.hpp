@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <random>
 #include <span>
 #include <sstream>
@@ -167,6 +168,77 @@ inline void require_finite(const io::checkpoint_state& ck, int epoch) {
 }
 }  // namespace detail
 
+/// Firing rates of a network's neuron layers, measured after each epoch on the first few test images
+/// in eval mode by a CPU copy of the model that keeps every layer's output (any backend's model hands
+/// over its parameters and statistics, as a checkpoint holds them). A layer that never fires passes
+/// almost no gradient (the surrogate is near 0 far below threshold): a rate of 0 is worth a warning.
+template <class Net>
+class firing_rate_probe {
+ public:
+  static constexpr int samples = 8;
+
+  explicit firing_rate_probe(std::uint64_t seed)
+      : model_(samples, 0, seed, plan_options{.keep_outputs = true}) {}
+
+  /// Nodes that are neurons, in order (the entries of rates()).
+  static std::vector<std::size_t> neuron_nodes() {
+    std::vector<std::size_t> nodes;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((is_neuron<typename Net::template layer_at<I + 1>> ? nodes.push_back(I + 1) : void()), ...);
+    }(std::make_index_sequence<Net::depth>{});
+    return nodes;
+  }
+
+  /// Their descriptions, as the plan prints them.
+  static std::vector<std::string> neuron_names() {
+    std::vector<std::string> names;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((is_neuron<typename Net::template layer_at<I + 1>> ? names.push_back(dsl::describe<typename Net::template layer_at<I + 1>>())
+                                                          : void()),
+       ...);
+    }(std::make_index_sequence<Net::depth>{});
+    return names;
+  }
+
+  /// Spikes per neuron and step of each neuron layer, on test images 0 … n−1.
+  std::vector<double> rates(std::span<const float> parameters, std::span<const float> statistics, const data::dataset& test,
+                            int time_steps, data::encoding enc, std::uint64_t seed) {
+    model_.load_parameters(parameters);
+    if constexpr (requires { model_.load_statistics(statistics); })
+      if (!statistics.empty()) model_.load_statistics(statistics);
+    const int n = std::min(samples, test.count);
+    std::vector<int> idx(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) idx[static_cast<std::size_t>(i)] = i;
+    std::mt19937_64 rng(seed);
+    const step_encoder encode = detail::make_encoder(test, idx, enc, rng);
+    const auto nodes = neuron_nodes();
+    std::vector<double> spikes(nodes.size(), 0.0);
+    model_.reset_state(n, phase::eval);
+    for (int t = 0; t < time_steps; ++t) {
+      if (t == 0 || !encode.same_every_step) encode(t, model_.input());
+      model_.forward(phase::eval);
+      for (std::size_t k = 0; k < nodes.size(); ++k) {
+        const float* s = model_.output_of(nodes[k]);
+        const long long count = static_cast<long long>(n) * size_of(nodes[k]);
+        for (long long i = 0; i < count; ++i) spikes[k] += s[i] != 0.f;
+      }
+    }
+    for (std::size_t k = 0; k < nodes.size(); ++k)
+      spikes[k] /= static_cast<double>(n) * static_cast<double>(size_of(nodes[k])) * time_steps;
+    return spikes;
+  }
+
+ private:
+  static long long size_of(std::size_t node) {
+    long long size = 0;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((node == I ? size = static_cast<long long>(Net::template port_at<I>::size) : 0), ...);
+    }(std::make_index_sequence<Net::depth + 1>{});
+    return size;
+  }
+  cpu::model<Net> model_;
+};
+
 /// Test-set accuracy of `model` in eval mode.
 template <class Model>
 double evaluate(Model& model, const data::dataset& test, int batch_size, int time_steps, data::encoding enc,
@@ -287,6 +359,7 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
 
   result.total_epochs = first_epoch;
   int epoch_running = first_epoch;
+  std::unique_ptr<firing_rate_probe<Net>> probe;  // made at the first epoch's end
   try {
     if (first_epoch >= opt.epochs) {
       // Nothing left to train: report the restored model instead of an empty run.
@@ -337,6 +410,20 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
       // The epoch's last update can leave NaN or infinity in the model before any loss shows it.
       detail::require_finite(ck, epoch + 1);
       const double test_acc = evaluate(model, test, opt.batch_size, opt.time_steps, opt.encoding, rng);
+      // Firing rates on a few test images (eval only, on the CPU): a layer that never fires is worth a line.
+      std::vector<double> rates;
+      if (test.count > 0) {
+        if (!probe) probe = std::make_unique<firing_rate_probe<Net>>(opt.seed);
+        rates = probe->rates(ck.parameters, ck.statistics, test, opt.time_steps, opt.encoding, opt.seed);
+        const auto names = firing_rate_probe<Net>::neuron_names();
+        const auto nodes = firing_rate_probe<Net>::neuron_nodes();
+        for (std::size_t k = 0; k < rates.size(); ++k)
+          if (rates[k] == 0.0 && !opt.quiet)
+            std::fprintf(stderr,
+                         "warning: after epoch %d the neuron layer at node %zu (%s) fired no spike on %d test images: "
+                         "a silent layer passes almost no gradient (check v_threshold, the input's scale, the learning rate)\n",
+                         epoch + 1, nodes[k], names[k].c_str(), std::min(firing_rate_probe<Net>::samples, test.count));
+      }
       const double seconds = bar.seconds_since_start();
       io::save_checkpoint(checkpoint_path, ck);
       // The epoch's record follows its checkpoint: a failed save leaves no line that --resume would repeat.
@@ -347,6 +434,7 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
                         .add("train_accuracy", static_cast<double>(correct) / seen)
                         .add("test_accuracy", test_acc)
                         .add("lr", static_cast<double>(lr))
+                        .add("spike_rates", rates)
                         .add("seconds", seconds));
       if (!opt.quiet)
         std::fprintf(stderr, "epoch %d/%d: train loss %.4f, train acc %.2f%%, test acc %.2f%% (%.1f s)\n", epoch + 1, opt.epochs,
