@@ -640,16 +640,16 @@ BOOST_AUTO_TEST_CASE(epoch_records_hold_each_neuron_layers_firing_rate) {
   BOOST_TEST(first <= 1.0);
   BOOST_TEST(second == 0.0);
 
-  // The probe's rate is the spikes of the eval steps on the first 8 test images per neuron and step:
-  // counted here by hand on a model with the saved weights.
+  // The probe's rate is the spikes of training-phase steps (no backward) on the first 8 test images
+  // per neuron and step: counted here by hand on a model with the saved weights.
   const auto ck = io::load_checkpoint(dir.file("run/checkpoint.bin"));
   sf::cpu::model<Silent> m(8, 0, 1, sf::plan_options{.keep_outputs = true});
   m.load_parameters(ck.parameters);
-  m.reset_state(8, sf::phase::eval);
+  m.reset_state(8, sf::phase::train_no_grad);
   std::copy_n(data.images.begin(), 8 * 16, m.input());
   double spikes = 0;
   for (int t = 0; t < opt.time_steps; ++t) {
-    m.forward(sf::phase::eval);
+    m.forward(sf::phase::train_no_grad);
     for (int i = 0; i < 8 * 8; ++i) spikes += m.output_of(2)[i];
   }
   BOOST_TEST(first == spikes / (8.0 * 8 * opt.time_steps), boost::test_tools::tolerance(1e-6));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -169,16 +170,17 @@ inline void require_finite(const io::checkpoint_state& ck, int epoch) {
 }  // namespace detail
 
 /// Firing rates of a network's neuron layers, measured after each epoch on the first few test images
-/// in eval mode by a CPU copy of the model that keeps every layer's output (any backend's model hands
-/// over its parameters and statistics, as a checkpoint holds them). A layer that never fires passes
-/// almost no gradient (the surrogate is near 0 far below threshold): a rate of 0 is worth a warning.
+/// as training sees them (batch statistics in BatchNorm, dropout: phase::train_no_grad; eval mode's
+/// running statistics lag early in a run and would silence layers that fire in training), by a CPU
+/// copy of the model that keeps the neurons' outputs (any backend's model hands over its parameters
+/// and statistics, as a checkpoint holds them). A layer that never fires passes almost no gradient
+/// (the surrogate is near 0 far below threshold): a rate of 0 is worth a warning.
 template <class Net>
 class firing_rate_probe {
  public:
   static constexpr int samples = 8;
 
-  explicit firing_rate_probe(std::uint64_t seed)
-      : model_(samples, 0, seed, plan_options{.keep_outputs = true}) {}
+  explicit firing_rate_probe(std::uint64_t seed) : model_(samples, 0, seed, plan_options{.keep_output_of = neuron_mask()}) {}
 
   /// Nodes that are neurons, in order (the entries of rates()).
   static std::vector<std::size_t> neuron_nodes() {
@@ -204,8 +206,8 @@ class firing_rate_probe {
   std::vector<double> rates(std::span<const float> parameters, std::span<const float> statistics, const data::dataset& test,
                             int time_steps, data::encoding enc, std::uint64_t seed) {
     model_.load_parameters(parameters);
-    if constexpr (requires { model_.load_statistics(statistics); })
-      if (!statistics.empty()) model_.load_statistics(statistics);
+    if (!statistics.empty()) model_.load_statistics(statistics);
+    model_.reseed(seed);  // the same dropout masks whenever the probe was made (a resumed run records the same rates)
     const int n = std::min(samples, test.count);
     std::vector<int> idx(static_cast<std::size_t>(n));
     for (int i = 0; i < n; ++i) idx[static_cast<std::size_t>(i)] = i;
@@ -213,10 +215,10 @@ class firing_rate_probe {
     const step_encoder encode = detail::make_encoder(test, idx, enc, rng);
     const auto nodes = neuron_nodes();
     std::vector<double> spikes(nodes.size(), 0.0);
-    model_.reset_state(n, phase::eval);
+    model_.reset_state(n, phase::train_no_grad);
     for (int t = 0; t < time_steps; ++t) {
       if (t == 0 || !encode.same_every_step) encode(t, model_.input());
-      model_.forward(phase::eval);
+      model_.forward(phase::train_no_grad, t > 0 && encode.same_every_step);
       for (std::size_t k = 0; k < nodes.size(); ++k) {
         const float* s = model_.output_of(nodes[k]);
         const long long count = static_cast<long long>(n) * size_of(nodes[k]);
@@ -229,6 +231,11 @@ class firing_rate_probe {
   }
 
  private:
+  static std::vector<bool> neuron_mask() {
+    std::vector<bool> mask(Net::depth + 1, false);
+    for (const std::size_t node : neuron_nodes()) mask[node] = true;
+    return mask;
+  }
   static long long size_of(std::size_t node) {
     long long size = 0;
     [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -410,32 +417,40 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
       // The epoch's last update can leave NaN or infinity in the model before any loss shows it.
       detail::require_finite(ck, epoch + 1);
       const double test_acc = evaluate(model, test, opt.batch_size, opt.time_steps, opt.encoding, rng);
-      // Firing rates on a few test images (eval only, on the CPU): a layer that never fires is worth a line.
+      const double seconds = bar.seconds_since_start();
+      io::save_checkpoint(checkpoint_path, ck);
+      // Firing rates on a few test images (on the CPU, after the checkpoint: a failure here loses no
+      // epoch): a layer that never fires is worth a line.
       std::vector<double> rates;
+      bool have_rates = false;
       if (test.count > 0) {
-        if (!probe) probe = std::make_unique<firing_rate_probe<Net>>(opt.seed);
-        rates = probe->rates(ck.parameters, ck.statistics, test, opt.time_steps, opt.encoding, opt.seed);
+        try {
+          if (!probe) probe = std::make_unique<firing_rate_probe<Net>>(opt.seed);
+          rates = probe->rates(ck.parameters, ck.statistics, test, opt.time_steps, opt.encoding, opt.seed);
+          have_rates = true;
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "note: the firing rates of epoch %d could not be measured (%s)\n", epoch + 1, e.what());
+        }
         const auto names = firing_rate_probe<Net>::neuron_names();
         const auto nodes = firing_rate_probe<Net>::neuron_nodes();
         for (std::size_t k = 0; k < rates.size(); ++k)
           if (rates[k] == 0.0 && !opt.quiet)
             std::fprintf(stderr,
-                         "warning: after epoch %d the neuron layer at node %zu (%s) fired no spike on %d test images: "
-                         "a silent layer passes almost no gradient (check v_threshold, the input's scale, the learning rate)\n",
+                         "warning: after epoch %d the neuron layer at node %zu (%s) fired no spike on the first %d test "
+                         "images: a silent layer passes almost no gradient (check v_threshold, the input's scale, the "
+                         "learning rate)\n",
                          epoch + 1, nodes[k], names[k].c_str(), std::min(firing_rate_probe<Net>::samples, test.count));
       }
-      const double seconds = bar.seconds_since_start();
-      io::save_checkpoint(checkpoint_path, ck);
       // The epoch's record follows its checkpoint: a failed save leaves no line that --resume would repeat.
-      metrics.write(io::json_record{}
-                        .add("event", "epoch")
-                        .add("epoch", epoch + 1)
-                        .add("train_loss", loss_sum / seen)
-                        .add("train_accuracy", static_cast<double>(correct) / seen)
-                        .add("test_accuracy", test_acc)
-                        .add("lr", static_cast<double>(lr))
-                        .add("spike_rates", rates)
-                        .add("seconds", seconds));
+      io::json_record record;
+      record.add("event", "epoch")
+          .add("epoch", epoch + 1)
+          .add("train_loss", loss_sum / seen)
+          .add("train_accuracy", static_cast<double>(correct) / seen)
+          .add("test_accuracy", test_acc)
+          .add("lr", static_cast<double>(lr));
+      if (have_rates) record.add("spike_rates", rates);  // left out without test images or a measurement
+      metrics.write(record.add("seconds", seconds));
       if (!opt.quiet)
         std::fprintf(stderr, "epoch %d/%d: train loss %.4f, train acc %.2f%%, test acc %.2f%% (%.1f s)\n", epoch + 1, opt.epochs,
                      loss_sum / seen, 100.0 * correct / seen, 100.0 * test_acc, seconds);
@@ -462,13 +477,12 @@ namespace detail {
 /// than the example binaries, which set OMP_WAIT_POLICY=passive (io/openmp_env.hpp).
 inline void note_spinning_openmp_threads() {
 #if defined(_OPENMP)
-  static bool said = false;
-  if (said || std::getenv("OMP_WAIT_POLICY") != nullptr || omp_get_max_threads() < 2) return;
-  said = true;
+  static std::atomic<bool> said{false};
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || omp_get_max_threads() < 2 || said.exchange(true)) return;
   std::fprintf(stderr,
                "note: OMP_WAIT_POLICY is not set, so idle OpenMP threads spin; on a busy machine that can slow training "
                "several-fold. Run with OMP_WAIT_POLICY=passive, or call spikefuse::io::ensure_passive_openmp_wait(argv) "
-               "first in main (docs/tutorial.md)\n");
+               "(spikefuse/io/openmp_env.hpp) first in main (docs/tutorial.md)\n");
 #endif
 }
 }  // namespace detail
