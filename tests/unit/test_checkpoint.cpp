@@ -567,6 +567,15 @@ void check_resume_repeats_the_uninterrupted_run(spikefuse::fit_options opt, cons
   BOOST_TEST((read_bytes(dir.file(tag + "_uninterrupted/checkpoint.bin")) == read_bytes(dir.file(tag + "_resumed/checkpoint.bin"))),
              tag << ": the resumed run's checkpoint differs from the uninterrupted run's");
 }
+/// One quiet epoch in batches of 4, into `out_dir`.
+spikefuse::fit_options one_quiet_epoch_of_fours(const std::string& out_dir) {
+  spikefuse::fit_options opt;
+  opt.epochs = 1;
+  opt.batch_size = 4;
+  opt.quiet = true;
+  opt.out_dir = out_dir;
+  return opt;
+}
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(resume_refuses_another_network) {
@@ -574,11 +583,7 @@ BOOST_AUTO_TEST_CASE(resume_refuses_another_network) {
   using Wider = sf::Network<sf::Input<16>, sf::Linear<9>, sf::OTTTLIF<>, sf::Linear<2>>;
   temp_dir dir;
   const auto data = varied_images();
-  sf::fit_options opt;
-  opt.epochs = 1;
-  opt.batch_size = 4;
-  opt.quiet = true;
-  opt.out_dir = dir.file("run");
+  sf::fit_options opt = one_quiet_epoch_of_fours(dir.file("run"));
   sf::fit<ResumeOtttNet>(opt, data, data);
   opt.resume = true;
   opt.epochs = 2;
@@ -620,11 +625,7 @@ BOOST_AUTO_TEST_CASE(epoch_records_hold_each_neuron_layers_firing_rate) {
                              sf::OTTTLIF<sf::ottt_params{.v_threshold = 1e6}>, sf::Linear<2>>;
   temp_dir dir;
   const auto data = varied_images();
-  sf::fit_options opt;
-  opt.epochs = 1;
-  opt.batch_size = 4;
-  opt.quiet = true;
-  opt.out_dir = dir.file("run");
+  const sf::fit_options opt = one_quiet_epoch_of_fours(dir.file("run"));
   sf::fit<Silent>(opt, data, data);
   const auto lines = read_bytes(dir.file("run/metrics.jsonl"));
   const std::string text(lines.begin(), lines.end());
