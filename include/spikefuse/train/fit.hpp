@@ -180,25 +180,40 @@ class firing_rate_probe {
  public:
   static constexpr int samples = 8;
 
+  /// One neuron layer: its node, its output's size per sample, its description as the plan prints it.
+  struct neuron_layer {
+    std::size_t node;
+    long long size;
+    std::string name;
+  };
+
   explicit firing_rate_probe(std::uint64_t seed) : model_(samples, 0, seed, plan_options{.keep_output_of = neuron_mask()}) {}
 
-  /// Nodes that are neurons, in order (the entries of rates()).
+  /// The neuron layers in node order (the entries of rates()).
+  static const std::vector<neuron_layer>& neuron_layers() {
+    static const std::vector<neuron_layer> layers = [] {
+      std::vector<neuron_layer> out;
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (
+            [&] {
+              using L = typename Net::template layer_at<I + 1>;
+              if constexpr (is_neuron<L>)
+                out.push_back({I + 1, static_cast<long long>(Net::template port_at<I + 1>::size), dsl::describe<L>()});
+            }(),
+            ...);
+      }(std::make_index_sequence<Net::depth>{});
+      return out;
+    }();
+    return layers;
+  }
   static std::vector<std::size_t> neuron_nodes() {
     std::vector<std::size_t> nodes;
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((is_neuron<typename Net::template layer_at<I + 1>> ? nodes.push_back(I + 1) : void()), ...);
-    }(std::make_index_sequence<Net::depth>{});
+    for (const auto& l : neuron_layers()) nodes.push_back(l.node);
     return nodes;
   }
-
-  /// Their descriptions, as the plan prints them.
   static std::vector<std::string> neuron_names() {
     std::vector<std::string> names;
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((is_neuron<typename Net::template layer_at<I + 1>> ? names.push_back(dsl::describe<typename Net::template layer_at<I + 1>>())
-                                                          : void()),
-       ...);
-    }(std::make_index_sequence<Net::depth>{});
+    for (const auto& l : neuron_layers()) names.push_back(l.name);
     return names;
   }
 
@@ -213,35 +228,28 @@ class firing_rate_probe {
     for (int i = 0; i < n; ++i) idx[static_cast<std::size_t>(i)] = i;
     std::mt19937_64 rng(seed);
     const step_encoder encode = detail::make_encoder(test, idx, enc, rng);
-    const auto nodes = neuron_nodes();
-    std::vector<double> spikes(nodes.size(), 0.0);
+    const auto& layers = neuron_layers();
+    std::vector<double> spikes(layers.size(), 0.0);
     model_.reset_state(n, phase::train_no_grad);
     for (int t = 0; t < time_steps; ++t) {
       if (t == 0 || !encode.same_every_step) encode(t, model_.input());
       model_.forward(phase::train_no_grad, t > 0 && encode.same_every_step);
-      for (std::size_t k = 0; k < nodes.size(); ++k) {
-        const float* s = model_.output_of(nodes[k]);
-        const long long count = static_cast<long long>(n) * size_of(nodes[k]);
+      for (std::size_t k = 0; k < layers.size(); ++k) {
+        const float* s = model_.output_of(layers[k].node);
+        const long long count = static_cast<long long>(n) * layers[k].size;
         for (long long i = 0; i < count; ++i) spikes[k] += s[i] != 0.f;
       }
     }
-    for (std::size_t k = 0; k < nodes.size(); ++k)
-      spikes[k] /= static_cast<double>(n) * static_cast<double>(size_of(nodes[k])) * time_steps;
+    for (std::size_t k = 0; k < layers.size(); ++k)
+      spikes[k] /= static_cast<double>(n) * static_cast<double>(layers[k].size) * time_steps;
     return spikes;
   }
 
  private:
   static std::vector<bool> neuron_mask() {
     std::vector<bool> mask(Net::depth + 1, false);
-    for (const std::size_t node : neuron_nodes()) mask[node] = true;
+    for (const auto& l : neuron_layers()) mask[l.node] = true;
     return mask;
-  }
-  static long long size_of(std::size_t node) {
-    long long size = 0;
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((node == I ? size = static_cast<long long>(Net::template port_at<I>::size) : 0), ...);
-    }(std::make_index_sequence<Net::depth + 1>{});
-    return size;
   }
   cpu::model<Net> model_;
 };
@@ -431,15 +439,14 @@ fit_result fit_model(Model& model, const fit_options& opt, const data::dataset& 
         } catch (const std::exception& e) {
           std::fprintf(stderr, "note: the firing rates of epoch %d could not be measured (%s)\n", epoch + 1, e.what());
         }
-        const auto names = firing_rate_probe<Net>::neuron_names();
-        const auto nodes = firing_rate_probe<Net>::neuron_nodes();
+        const auto& layers = firing_rate_probe<Net>::neuron_layers();
         for (std::size_t k = 0; k < rates.size(); ++k)
           if (rates[k] == 0.0 && !opt.quiet)
             std::fprintf(stderr,
                          "warning: after epoch %d the neuron layer at node %zu (%s) fired no spike on the first %d test "
                          "images: a silent layer passes almost no gradient (check v_threshold, the input's scale, the "
                          "learning rate)\n",
-                         epoch + 1, nodes[k], names[k].c_str(), std::min(firing_rate_probe<Net>::samples, test.count));
+                         epoch + 1, layers[k].node, layers[k].name.c_str(), std::min(firing_rate_probe<Net>::samples, test.count));
       }
       // The epoch's record follows its checkpoint: a failed save leaves no line that --resume would repeat.
       io::json_record record;
